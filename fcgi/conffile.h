@@ -1,0 +1,61 @@
+/* The aigw configuration file, shared by aigw.fcgi and aigw-admin.
+ * Format: one `key = value` per line, `#` starts a comment line, blank lines
+ * ignored, values taken verbatim after trimming (no quoting). Unknown keys and
+ * malformed values are errors (a typo must not silently fall back to a default).
+ * Found by --config, else $AIGW_CONFIG, else /etc/aigw/aigw.conf. */
+#ifndef AIGW_CONFFILE_H
+#define AIGW_CONFFILE_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+#define AIGW_DEFAULT_CONFIG "/etc/aigw/aigw.conf"
+
+struct aigw_conf {
+	/* database */
+	char *db_socket;    /* unix socket path; used when set, else host/port */
+	char *db_host;      /* default 127.0.0.1 */
+	int db_port;        /* default 3306 */
+	char *db_name;      /* default "aigw" */
+	char *db_user;      /* default "aigw" */
+	char *db_password;  /* default "" (secret: never logged) */
+
+	/* secrets */
+	char *keyring;      /* path of the master keyring file (mode 0600) */
+
+	/* upstream */
+	char *upstream_url;   /* default https://openrouter.ai/api/v1 */
+	char *upstream_key;   /* platform key (secret: never logged); may be empty */
+	char *default_model;  /* operator default model; default openai/gpt-4o-mini */
+	int upstream_connect_timeout_ms;   /* default 5000 */
+	int upstream_first_byte_timeout_ms;/* default 120000 */
+	int upstream_idle_timeout_ms;      /* default 120000 */
+	int sse_keepalive_s;               /* default 15 */
+
+	/* HTTP */
+	size_t max_body_bytes;  /* default 1 MiB */
+	char *cors_origin;      /* Access-Control-Allow-Origin value; default "*" */
+
+	/* auth */
+	int auth_cache_ttl_s;   /* per-thread key cache TTL; default 2, 0 disables */
+
+	/* process model defaults for --listen mode */
+	int workers;  /* default 2 */
+	int threads;  /* default 16 */
+
+	char *log_level; /* default "info" */
+};
+
+/* Sets every field to its default. */
+void conf_defaults(struct aigw_conf *c);
+/* Loads path over the defaults. On error, err names the file, line and key. */
+aigw_rc conf_load(struct aigw_conf *c, const char *path, char *err);
+/* Parses text (for tests); `name` is used in error messages. */
+aigw_rc conf_parse(struct aigw_conf *c, const char *text, const char *name, char *err);
+/* Picks the path: explicit if non-NULL, else $AIGW_CONFIG, else the default. */
+const char *conf_path(const char *explicit_path);
+/* Frees strings and wipes secrets. */
+void conf_free(struct aigw_conf *c);
+
+#endif

@@ -1,0 +1,59 @@
+/* A parsed HTTP request as handlers see it: no FastCGI types here, so the same
+ * handler runs under the pool and in unit tests. Strings are owned by the
+ * request (freed by request_free) and live for the whole request. */
+#ifndef AIGW_REQUEST_H
+#define AIGW_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum http_method {
+	HTTP_OTHER = 0,
+	HTTP_GET = 1 << 0,
+	HTTP_POST = 1 << 1,
+	HTTP_PUT = 1 << 2,
+	HTTP_DELETE = 1 << 3,
+	HTTP_OPTIONS = 1 << 4,
+	HTTP_HEAD = 1 << 5
+};
+
+struct req_header {
+	char *name;  /* CGI-style: "HTTP_AUTHORIZATION", "CONTENT_TYPE" */
+	char *value;
+};
+
+struct request {
+	enum http_method method;
+	char *method_name;  /* as sent, e.g. "PATCH" */
+	char *path;         /* decoded-safe path without query, e.g. "/v1/app1/ai/config" */
+	char *query;        /* raw query string without '?', "" if none */
+	char request_id[40];
+
+	struct req_header *headers;  /* every CGI param; searched by request_param() */
+	size_t nheaders;
+
+	char *body;  /* NUL-terminated, NULL if none */
+	size_t body_len;
+
+	/* filled by the router */
+	char app_id[65];
+	char *route_arg;  /* percent-decoded tail, e.g. the model id; NULL if none */
+
+	/* filled by authentication (handlers/auth.c) */
+	long long key_id;  /* api_keys.id of the bearer token, 0 if none */
+	int key_role;      /* enum key_role */
+};
+
+/* Returns a CGI param value ("HTTP_AUTHORIZATION", "CONTENT_TYPE", ...) or NULL. */
+const char *request_param(const struct request *r, const char *name);
+/* Adds a param (copied). For the FastCGI reader and tests. */
+void request_add_param(struct request *r, const char *name, const char *value);
+/* Makes a fresh random request id ("req_" + 24 hex chars) into r->request_id. */
+void request_new_id(struct request *r);
+/* Reads a query parameter (percent-decoded) into out; returns false if absent. */
+bool request_query_get(const struct request *r, const char *name, char *out, size_t outlen);
+/* True if the Content-Type is application/json or application/...+json. */
+bool request_is_json(const struct request *r);
+void request_free(struct request *r);
+
+#endif

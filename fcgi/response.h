@@ -1,0 +1,83 @@
+/* The response sink handlers write to. It knows HTTP (status, headers, JSON
+ * bodies, SPEC-shaped errors, SSE events) but not FastCGI: the bytes go to a
+ * `struct sink_ops` backend, FastCGI streams in production and a memory
+ * buffer in unit tests.
+ *
+ * Headers are buffered until the first body byte; every response gets
+ * x-request-id and the CORS headers. SSE events are flushed one by one and
+ * the client's disappearance is detected on each flush. */
+#ifndef AIGW_RESPONSE_H
+#define AIGW_RESPONSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+
+struct sink_ops {
+	/* Writes len bytes; returns 0, or -1 once the client is gone. */
+	int (*write)(void *io, const char *data, size_t len);
+	/* Pushes buffered bytes to the client now; returns 0, or -1 if gone. */
+	int (*flush)(void *io);
+};
+
+#define RESPONSE_MAX_HEADERS 24
+
+struct response {
+	const struct sink_ops *ops;
+	void *io;
+	int status;            /* 0 until set */
+	bool head_sent;        /* status line and headers written */
+	bool gone;             /* a write or flush failed: client disconnected */
+	bool sse;              /* response_sse_start() was called */
+	char request_id[40];
+	const char *cors_origin;  /* borrowed; NULL means no CORS headers */
+	struct {
+		char *name;
+		char *value;
+	} headers[RESPONSE_MAX_HEADERS];
+	int nheaders;
+	size_t body_bytes;     /* bytes of body written so far */
+};
+
+/* io is borrowed; cors_origin is borrowed and must outlive the response. */
+void response_init(struct response *r, const struct sink_ops *ops, void *io,
+		   const char *request_id, const char *cors_origin);
+/* Adds or replaces a header (copied). Ignored once the head is sent. */
+void response_header(struct response *r, const char *name, const char *value);
+/* Sends status + headers + a JSON body (Content-Type: application/json).
+ * Does not take ownership of body. Returns 0 or -1 if the client is gone. */
+int response_json(struct response *r, int status, const cJSON *body);
+/* Same, with an already serialized JSON text. */
+int response_json_text(struct response *r, int status, const char *json, size_t len);
+/* Sends `{"error":{"message","type","param","code":status}}`.
+ * type NULL picks the usual type for the status; param may be NULL. */
+int response_error(struct response *r, int status, const char *type, const char *param,
+		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Starts an SSE response: 200, text/event-stream, no-cache, X-Accel-Buffering: no. */
+int response_sse_start(struct response *r);
+/* Writes `data: <json>\n\n` and flushes. json must be one line. */
+int response_sse_data(struct response *r, const char *json, size_t len);
+/* Writes `: <text>\n\n` and flushes (heartbeats reveal a gone client). */
+int response_sse_comment(struct response *r, const char *text);
+/* Sends headers with an empty body if nothing was sent yet (status default 204). */
+int response_finish(struct response *r);
+bool response_client_gone(const struct response *r);
+/* The OpenAI-style error type for an HTTP status ("invalid_request_error", ...). */
+const char *response_error_type(int status);
+void response_free(struct response *r);
+
+/* A memory backend for unit tests: everything written lands in `out`. */
+struct memsink {
+	struct buf out;
+	int flushes;
+	bool fail_after_flushes;  /* when set, flush number `fail_at` and later fail */
+	int fail_at;
+};
+extern const struct sink_ops memsink_ops;
+void memsink_init(struct memsink *m);
+void memsink_free(struct memsink *m);
+
+#endif

@@ -1,0 +1,26 @@
+/* Bearer-token authentication against api_keys, with a small per-thread
+ * cache (conf auth_cache_ttl_s; a revoked key stops working within that many
+ * seconds, 2 by default). */
+#ifndef AIGW_AUTH_H
+#define AIGW_AUTH_H
+
+#include "error.h"
+#include "request.h"
+
+struct thread_ctx;
+
+enum auth_result {
+	AUTH_OK = 0,
+	AUTH_MISSING,    /* no Authorization header: 401 */
+	AUTH_MALFORMED,  /* not "Bearer aigw_...": 401 */
+	AUTH_UNKNOWN,    /* no active key with that hash (unknown or revoked): 401 */
+	AUTH_DB_DOWN     /* could not ask the database: 503 */
+};
+
+/* Checks the request's bearer token; on AUTH_OK fills req->key_id,
+ * req->key_role and *key_app_id (65 bytes). */
+enum auth_result auth_check(struct thread_ctx *ctx, struct request *req, char *key_app_id);
+/* Frees this thread's cache (ctx->auth_cache). */
+void auth_cache_free(struct thread_ctx *ctx);
+
+#endif
