@@ -1,0 +1,1 @@
+# fcgi/local.mk: filled in by the fcgi owner

@@ -1,0 +1,1 @@
+# handlers/local.mk: filled in by the handlers owner
