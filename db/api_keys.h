@@ -32,6 +32,9 @@ aigw_rc db_key_insert(struct db *db, const char *app_id, enum key_role role, con
 		      long long *id_out, char *err);
 /* Finds an active (not revoked) key by hash. AIGW_ENOTFOUND if none. */
 aigw_rc db_key_find_active(struct db *db, const unsigned char *hash, struct api_key *out, char *err);
+/* Calls fn for each key of app_id (revoked ones too) ordered by id; stops
+ * early if fn returns non-zero. k is valid during the call only; fn must not
+ * use db. */
 aigw_rc db_key_list(struct db *db, const char *app_id,
 		    int (*fn)(const struct api_key *k, void *arg), void *arg, char *err);
 /* AIGW_ENOTFOUND if no such key; revoking twice is OK (keeps the first time). */

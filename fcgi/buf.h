@@ -20,6 +20,10 @@ void buf_init(struct buf *b, size_t cap);
 aigw_rc buf_append(struct buf *b, const void *data, size_t len);
 aigw_rc buf_appendf(struct buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Allocates room for n bytes in total up front (one allocation, no copies:
+ * used when the final size is known, e.g. from CONTENT_LENGTH). AIGW_ETOOBIG
+ * if n is over the cap. */
+aigw_rc buf_reserve(struct buf *b, size_t n);
 /* Drops the first n bytes (used by stream parsers). */
 void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b);

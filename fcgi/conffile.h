@@ -22,7 +22,8 @@ struct aigw_conf {
 	char *db_password;  /* default "" (secret: never logged) */
 
 	/* secrets */
-	char *keyring;      /* path of the master keyring file (mode 0600) */
+	char *keyring;      /* path of the master keyring file (mode 0600);
+			       default /etc/aigw/keyring */
 
 	/* upstream */
 	char *upstream_url;   /* default https://openrouter.ai/api/v1 */
@@ -49,7 +50,10 @@ struct aigw_conf {
 
 /* Sets every field to its default. */
 void conf_defaults(struct aigw_conf *c);
-/* Loads path over the defaults. On error, err names the file, line and key. */
+/* Loads path over the defaults. On error, err names the file, line and key.
+ * c must hold defaults (conf_defaults) or be all zero, in which case the
+ * defaults are set first. A key given twice is an error. On error c stays
+ * valid for conf_free (possibly partly updated). */
 aigw_rc conf_load(struct aigw_conf *c, const char *path, char *err);
 /* Parses text (for tests); `name` is used in error messages. */
 aigw_rc conf_parse(struct aigw_conf *c, const char *text, const char *name, char *err);

@@ -48,11 +48,22 @@ struct request {
 const char *request_param(const struct request *r, const char *name);
 /* Adds a param (copied). For the FastCGI reader and tests. */
 void request_add_param(struct request *r, const char *name, const char *value);
+/* The method bit for a method name ("GET" -> HTTP_GET); HTTP_OTHER if unknown.
+ * Method names are case-sensitive (RFC 9110). */
+enum http_method http_method_parse(const char *name);
+/* Sets method, method_name, path and query from the CGI params already added:
+ * REQUEST_METHOD; the path of REQUEST_URI without its query (raw, still
+ * percent-encoded), else SCRIPT_NAME + PATH_INFO; QUERY_STRING, else the part
+ * of REQUEST_URI after '?'. Replaces (and frees) earlier values. */
+void request_fill_from_params(struct request *r);
 /* Makes a fresh random request id ("req_" + 24 hex chars) into r->request_id. */
 void request_new_id(struct request *r);
-/* Reads a query parameter (percent-decoded) into out; returns false if absent. */
+/* Reads a query parameter (percent-decoded, '+' is a space) into out; returns
+ * false if absent. A present value that is malformed (bad escape, %00) or
+ * longer than outlen - 1 comes back as "" (so format checks reject it). */
 bool request_query_get(const struct request *r, const char *name, char *out, size_t outlen);
-/* True if the Content-Type is application/json or application/...+json. */
+/* True if the Content-Type is application/json or application/...+json
+ * (case-insensitive, parameters such as "; charset=utf-8" allowed). */
 bool request_is_json(const struct request *r);
 void request_free(struct request *r);
 

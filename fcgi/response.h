@@ -73,7 +73,9 @@ void response_free(struct response *r);
 struct memsink {
 	struct buf out;
 	int flushes;
-	bool fail_after_flushes;  /* when set, flush number `fail_at` and later fail */
+	bool fail_after_flushes;  /* when set, flush number `fail_at` and later fail,
+				     and so does every write after that (fail_at 0:
+				     every write and flush fails) */
 	int fail_at;
 };
 extern const struct sink_ops memsink_ops;

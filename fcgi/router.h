@@ -30,7 +30,10 @@ enum route_result {
 
 /* Matches req->method and req->path against table[0..n). On ROUTE_FOUND sets
  * *out, req->app_id and req->route_arg (owned by req). On ROUTE_BAD_METHOD sets
- * *allowed. OPTIONS matches any route whose path matches. */
+ * *allowed. OPTIONS matches any route whose path matches. *allowed (may be
+ * NULL) gets the methods of every route matching the path, plus OPTIONS, also
+ * on ROUTE_FOUND and ROUTE_BAD_APP_ID (for preflight Allow-Methods); 0 when no
+ * path matches. A wrong method is reported before a bad app id. */
 enum route_result router_match(const struct route *table, size_t n, struct request *req,
 			       const struct route **out, unsigned *allowed);
 /* Writes "GET, PUT, OPTIONS" for a method mask into out. */

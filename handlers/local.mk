@@ -1,1 +1,39 @@
-# handlers/local.mk: filled in by the handlers owner
+# handlers/: endpoint handlers and the domain modules they share (keyring,
+# API key hashing, BYOK sealing, auth, config rules, dispatch).
+libaigw_handlers_a_SOURCES += \
+	handlers/keyring.c handlers/keyring.h \
+	handlers/apikey.c handlers/apikey.h \
+	handlers/byok.c handlers/byok.h \
+	handlers/auth.c handlers/auth.h \
+	handlers/ai_config_rules.c handlers/ai_config_rules.h \
+	handlers/ai_config.c \
+	handlers/health.c \
+	handlers/dispatch.c handlers/dispatch.h \
+	handlers/endpoints.h
+
+# Unit tests of this layer (none needs a database: test_dispatch points
+# its connection at a closed port to check that everything fails closed).
+HANDLERS_UNIT_TESTS = \
+	tests/unit/test_keyring \
+	tests/unit/test_apikey \
+	tests/unit/test_byok \
+	tests/unit/test_ai_config_rules \
+	tests/unit/test_dispatch
+check_PROGRAMS += $(HANDLERS_UNIT_TESTS)
+TESTS += $(HANDLERS_UNIT_TESTS)
+tests_unit_test_keyring_SOURCES = tests/unit/test_keyring.c tests/unit/check.h
+tests_unit_test_keyring_LDADD = $(HANDLERS_LAYER)
+tests_unit_test_apikey_SOURCES = tests/unit/test_apikey.c tests/unit/check.h
+tests_unit_test_apikey_LDADD = $(HANDLERS_LAYER)
+tests_unit_test_byok_SOURCES = tests/unit/test_byok.c tests/unit/check.h
+tests_unit_test_byok_LDADD = $(HANDLERS_LAYER)
+tests_unit_test_ai_config_rules_SOURCES = tests/unit/test_ai_config_rules.c tests/unit/check.h
+tests_unit_test_ai_config_rules_LDADD = $(HANDLERS_LAYER)
+tests_unit_test_dispatch_SOURCES = tests/unit/test_dispatch.c tests/unit/check.h
+tests_unit_test_dispatch_LDADD = $(HANDLERS_LAYER)
+
+# Runs only this layer's unit tests.
+check-handlers: $(HANDLERS_UNIT_TESTS)
+	@$(MAKE) $(AM_MAKEFLAGS) check-TESTS TESTS='$(HANDLERS_UNIT_TESTS)' \
+		check_PROGRAMS='$(HANDLERS_UNIT_TESTS)'
+.PHONY: check-handlers

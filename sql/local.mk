@@ -1,1 +1,17 @@
-# sql/local.mk: filled in by the sql owner
+# sql/: numbered migrations, embedded into libaigw_db.a as
+# sql/migrations_embedded.c (generated in the build dir by sql/embed.sh).
+# A new migration must be added here; embed.sh refuses to run if a
+# sql/NNN_*.sql file is missing from this list.
+MIGRATIONS = \
+	sql/001_plans.sql \
+	sql/002_apps.sql \
+	sql/003_api_keys.sql \
+	sql/004_ai_config.sql
+
+EXTRA_DIST += $(MIGRATIONS) sql/embed.sh
+nodist_libaigw_db_a_SOURCES = sql/migrations_embedded.c
+CLEANFILES += sql/migrations_embedded.c
+
+sql/migrations_embedded.c: $(MIGRATIONS) sql/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) sql && \
+	$(SHELL) $(srcdir)/sql/embed.sh $(srcdir) $(MIGRATIONS) >$@-t && mv -f $@-t $@

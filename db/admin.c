@@ -1,0 +1,232 @@
+/* aigw-admin: database administration for operators and scripts (migrate,
+ * apps, keys, keyring rotation). This file holds main, the usage text, option
+ * parsing and the helpers the command files share. */
+#include "config.h"
+#include "admin.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "log.h"
+#include "migrate.h"
+
+static const char USAGE[] =
+	"usage: aigw-admin [--config FILE] COMMAND\n"
+	"\n"
+	"commands:\n"
+	"  migrate                       apply the database migrations not yet applied\n"
+	"  app create [--id ID] [--name NAME] [--plan free|pro|enterprise]\n"
+	"                                create an app (default plan free); prints its id\n"
+	"  app list                      list the apps\n"
+	"  app show ID                   show one app\n"
+	"  app set-plan ID PLAN          move an app to another plan\n"
+	"  key create --app ID [--role client|admin] [--name NAME]\n"
+	"                                create an API key (default role client);\n"
+	"                                prints the token, which is shown only once\n"
+	"  key list --app ID             list an app's keys\n"
+	"  key revoke KEY_ID             revoke a key; it stops working at once\n"
+	"  keyring rotate                add a new keyring key and re-seal every BYOK\n"
+	"                                key under it (restart aigw.fcgi afterwards)\n"
+	"\n"
+	"The config file is --config FILE, else $AIGW_CONFIG, else " AIGW_DEFAULT_CONFIG ".\n"
+	"Exit status: 0 done, 1 error, 2 bad usage.\n";
+
+static void vreport(const char *fmt, va_list ap)
+{
+	fputs("aigw-admin: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+int admin_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap);
+	va_end(ap);
+	return ADMIN_ERR;
+}
+
+int admin_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap);
+	va_end(ap);
+	fputs(USAGE, stderr);
+	return ADMIN_USAGE;
+}
+
+/* Matches "--name VALUE" (consuming the next argument) or "--name=VALUE". */
+static int match_opt(int argc, char **argv, int *i, const struct admin_opt *o)
+{
+	size_t n = strlen(o->name);
+	const char *arg = argv[*i];
+
+	if (strncmp(arg, o->name, n) != 0)
+		return 0;
+	if (arg[n] == '=') {
+		*o->value = arg + n + 1;
+		return 1;
+	}
+	if (arg[n] != '\0')
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*o->value = argv[++*i];
+	return 1;
+}
+
+int admin_parse(int argc, char **argv, const struct admin_opt *opts, const char **pos,
+		int min_pos, int max_pos)
+{
+	int i, n_pos = 0, m;
+	bool options_done = false;
+	const struct admin_opt *o;
+
+	for (i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+
+		if (!options_done && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0))
+			return ADMIN_HELP;
+		if (!options_done && strcmp(arg, "--") == 0) {
+			options_done = true;
+			continue;
+		}
+		if (!options_done && arg[0] == '-' && arg[1] != '\0') {
+			for (o = opts, m = 0; o && o->name && m == 0; o++)
+				m = match_opt(argc, argv, &i, o);
+			if (m < 0)
+				return admin_usage_error("option %s needs a value", arg);
+			if (m == 0)
+				return admin_usage_error("unknown option %s", arg);
+			continue;
+		}
+		if (n_pos >= max_pos)
+			return admin_usage_error("unexpected argument '%s'", arg);
+		pos[n_pos++] = arg;
+	}
+	if (n_pos < min_pos)
+		return admin_usage_error("missing argument");
+	return ADMIN_OK;
+}
+
+int admin_open(struct admin *a)
+{
+	char err[AIGW_ERRLEN];
+	const char *path = conf_path(a->config_path);
+	int lvl;
+
+	conf_defaults(&a->conf);
+	a->conf_loaded = true;
+	if (conf_load(&a->conf, path, err) != AIGW_OK)
+		return admin_error("%s", err);
+	lvl = a->conf.log_level ? log_level_parse(a->conf.log_level) : -1;
+	if (lvl >= 0)
+		log_set_level((enum log_level)lvl);
+	a->db = db_new(&a->conf);
+	return ADMIN_OK;
+}
+
+bool admin_text_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > max)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+void admin_time(const char *t, char out[ADMIN_TIME_LEN])
+{
+	/* "YYYY-MM-DD HH:MM:SS.ffffff": swap the space for T, append Z. */
+	if (!t || strlen(t) < 19) {
+		snprintf(out, ADMIN_TIME_LEN, "-");
+		return;
+	}
+	snprintf(out, ADMIN_TIME_LEN, "%.10sT%.26sZ", t, t + 11);
+}
+
+int admin_print_line(const char *s)
+{
+	if (fputs(s, stdout) == EOF || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+		return admin_error("cannot write to stdout: %s", strerror(errno));
+	return ADMIN_OK;
+}
+
+static int cmd_migrate(struct admin *a, int argc, char **argv)
+{
+	char err[AIGW_ERRLEN];
+	int rc;
+
+	rc = admin_parse(argc, argv, NULL, NULL, 0, 0);
+	if (rc != ADMIN_OK)
+		return rc;
+	rc = admin_open(a);
+	if (rc != ADMIN_OK)
+		return rc;
+	if (db_migrate(&a->conf, stdout, err) != AIGW_OK)
+		return admin_error("migrate: %s", err);
+	return ADMIN_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct admin a;
+	const char *cmd;
+	int i, rc;
+
+	memset(&a, 0, sizeof a);
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			fputs(USAGE, stdout);
+			return ADMIN_OK;
+		} else if (strcmp(argv[i], "--config") == 0) {
+			if (i + 1 >= argc)
+				return admin_usage_error("--config needs a file name");
+			a.config_path = argv[++i];
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			a.config_path = argv[i] + 9;
+		} else {
+			return admin_usage_error("unknown option %s", argv[i]);
+		}
+	}
+	if (a.config_path && !a.config_path[0])
+		return admin_usage_error("--config needs a file name");
+	if (i >= argc)
+		return admin_usage_error("missing command");
+	cmd = argv[i++];
+	if (strcmp(cmd, "migrate") == 0)
+		rc = cmd_migrate(&a, argc - i, argv + i);
+	else if (strcmp(cmd, "app") == 0)
+		rc = cmd_app(&a, argc - i, argv + i);
+	else if (strcmp(cmd, "key") == 0)
+		rc = cmd_key(&a, argc - i, argv + i);
+	else if (strcmp(cmd, "keyring") == 0)
+		rc = cmd_keyring(&a, argc - i, argv + i);
+	else if (strcmp(cmd, "help") == 0)
+		rc = ADMIN_HELP;
+	else
+		rc = admin_usage_error("unknown command '%s'", cmd);
+	if (rc == ADMIN_HELP) {
+		fputs(USAGE, stdout);
+		rc = ADMIN_OK;
+	}
+	db_free(a.db);
+	if (a.conf_loaded)
+		conf_free(&a.conf);
+	return rc;
+}

@@ -1,0 +1,211 @@
+/* aigw-admin app create|list|show|set-plan: the tenants and their plans.
+ * `app create` prints only the new id, so scripts can capture it. */
+#include "config.h"
+#include "admin.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "api_keys.h"
+#include "apps.h"
+#include "db.h"
+
+static const char *const PLANS[] = {"free", "pro", "enterprise"};
+
+static bool plan_ok(const char *plan)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof PLANS / sizeof PLANS[0]; i++) {
+		if (strcmp(plan, PLANS[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Reports a bad app id argument (ADMIN_USAGE) or returns ADMIN_OK. */
+static int check_app_id(const char *id)
+{
+	if (app_id_valid(id))
+		return ADMIN_OK;
+	return admin_usage_error("invalid app id '%.80s' (expected [A-Za-z0-9_-]{1,64})", id);
+}
+
+static int check_plan(const char *plan)
+{
+	if (plan_ok(plan))
+		return ADMIN_OK;
+	return admin_usage_error("unknown plan '%.80s' (expected free, pro or enterprise)", plan);
+}
+
+/* The default id: "app_" and 16 random lowercase hex digits. */
+static void app_id_generate(char out[APP_ID_MAX + 1])
+{
+	unsigned char rnd[8];
+
+	randombytes_buf(rnd, sizeof rnd);
+	memcpy(out, "app_", 4);
+	sodium_bin2hex(out + 4, APP_ID_MAX + 1 - 4, rnd, sizeof rnd);
+}
+
+static int app_create(struct admin *a, int argc, char **argv)
+{
+	const char *id = NULL, *name = NULL, *plan = NULL;
+	const struct admin_opt opts[] = {
+		{"--id", &id}, {"--name", &name}, {"--plan", &plan}, {NULL, NULL}};
+	char gen[APP_ID_MAX + 1], err[AIGW_ERRLEN];
+	aigw_rc rc;
+	int r;
+
+	r = admin_parse(argc, argv, opts, NULL, 0, 0);
+	if (r != ADMIN_OK)
+		return r;
+	if (!id) {
+		app_id_generate(gen);
+		id = gen;
+	}
+	r = check_app_id(id);
+	if (r != ADMIN_OK)
+		return r;
+	if (!name)
+		name = id;
+	if (!admin_text_ok(name, ADMIN_NAME_MAX))
+		return admin_usage_error("the name must be 1-%d bytes without control characters",
+					 ADMIN_NAME_MAX);
+	if (!plan)
+		plan = "free";
+	r = check_plan(plan);
+	if (r != ADMIN_OK)
+		return r;
+
+	r = admin_open(a);
+	if (r != ADMIN_OK)
+		return r;
+	rc = db_app_create(a->db, id, name, plan, err);
+	if (rc == AIGW_EEXIST)
+		return admin_error("app '%s' already exists", id);
+	if (rc != AIGW_OK)
+		return admin_error("%s", err);
+	return admin_print_line(id);
+}
+
+static int print_app_row(const struct app *app, void *arg)
+{
+	char created[ADMIN_TIME_LEN];
+
+	(void)arg;
+	admin_time(app->created_at, created);
+	printf("%s\t%s\t%s\t%s\n", app->id, app->name, app->plan, created);
+	return 0;
+}
+
+static int app_list(struct admin *a, int argc, char **argv)
+{
+	char err[AIGW_ERRLEN];
+	int r;
+
+	r = admin_parse(argc, argv, NULL, NULL, 0, 0);
+	if (r != ADMIN_OK)
+		return r;
+	r = admin_open(a);
+	if (r != ADMIN_OK)
+		return r;
+	printf("id\tname\tplan\tcreated_at\n");
+	if (db_app_list(a->db, print_app_row, NULL, err) != AIGW_OK) {
+		fflush(stdout);
+		return admin_error("%s", err);
+	}
+	if (fflush(stdout) != 0)
+		return admin_error("cannot write to stdout");
+	return ADMIN_OK;
+}
+
+static int count_active(const struct api_key *k, void *arg)
+{
+	if (!k->revoked_at[0])
+		++*(long long *)arg;
+	return 0;
+}
+
+static int app_show(struct admin *a, int argc, char **argv)
+{
+	const char *id = NULL;
+	char err[AIGW_ERRLEN], created[ADMIN_TIME_LEN];
+	long long keys = 0;
+	struct app app;
+	aigw_rc rc;
+	int r;
+
+	r = admin_parse(argc, argv, NULL, &id, 1, 1);
+	if (r != ADMIN_OK)
+		return r;
+	r = check_app_id(id);
+	if (r != ADMIN_OK)
+		return r;
+	r = admin_open(a);
+	if (r != ADMIN_OK)
+		return r;
+	rc = db_app_get(a->db, id, &app, err);
+	if (rc == AIGW_ENOTFOUND)
+		return admin_error("no app '%s'", id);
+	if (rc == AIGW_OK)
+		rc = db_key_list(a->db, id, count_active, &keys, err);
+	if (rc != AIGW_OK)
+		return admin_error("%s", err);
+	admin_time(app.created_at, created);
+	printf("id: %s\nname: %s\nplan: %s\ncreated_at: %s\nkeys: %lld\n", app.id, app.name,
+	       app.plan, created, keys);
+	if (fflush(stdout) != 0)
+		return admin_error("cannot write to stdout");
+	return ADMIN_OK;
+}
+
+static int app_set_plan(struct admin *a, int argc, char **argv)
+{
+	const char *pos[2] = {NULL, NULL};
+	char err[AIGW_ERRLEN];
+	aigw_rc rc;
+	int r;
+
+	r = admin_parse(argc, argv, NULL, pos, 2, 2);
+	if (r != ADMIN_OK)
+		return r;
+	r = check_app_id(pos[0]);
+	if (r == ADMIN_OK)
+		r = check_plan(pos[1]);
+	if (r != ADMIN_OK)
+		return r;
+	r = admin_open(a);
+	if (r != ADMIN_OK)
+		return r;
+	rc = db_app_set_plan(a->db, pos[0], pos[1], err);
+	if (rc == AIGW_ENOTFOUND)
+		return admin_error("no app '%s'", pos[0]);
+	if (rc != AIGW_OK)
+		return admin_error("%s", err);
+	printf("%s: %s\n", pos[0], pos[1]);
+	if (fflush(stdout) != 0)
+		return admin_error("cannot write to stdout");
+	return ADMIN_OK;
+}
+
+int cmd_app(struct admin *a, int argc, char **argv)
+{
+	const char *sub = argc > 0 ? argv[0] : NULL;
+
+	if (!sub)
+		return admin_usage_error("app: missing subcommand (create, list, show, set-plan)");
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
+		return ADMIN_HELP;
+	if (strcmp(sub, "create") == 0)
+		return app_create(a, argc - 1, argv + 1);
+	if (strcmp(sub, "list") == 0)
+		return app_list(a, argc - 1, argv + 1);
+	if (strcmp(sub, "show") == 0)
+		return app_show(a, argc - 1, argv + 1);
+	if (strcmp(sub, "set-plan") == 0)
+		return app_set_plan(a, argc - 1, argv + 1);
+	return admin_usage_error("app: unknown subcommand '%.80s'", sub);
+}

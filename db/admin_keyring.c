@@ -1,0 +1,147 @@
+/* aigw-admin keyring rotate: appends a new master key to the keyring file and
+ * re-seals every stored BYOK key under it, one app per transaction. API key
+ * hashes stay valid (authentication tries every keyring key), so older keys
+ * must stay in the file. Running workers only see the new key after a
+ * restart, which the command reminds the operator of on stderr. */
+#include "config.h"
+#include "admin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ai_config.h"
+#include "byok.h"
+#include "db.h"
+#include "keyring.h"
+
+struct rotation {
+	struct db *db;
+	const struct keyring *kr;
+	const struct keyring_key *cur;
+	long long resealed;
+	long long failed;
+	char err[AIGW_ERRLEN]; /* the database error that stopped the pass */
+};
+
+/* Re-seals one app's key under rot->cur inside its own transaction, reading
+ * the row again under lock so a concurrent PUT is neither lost nor undone. */
+static aigw_rc reseal_app(struct rotation *rot, const char *app_id, char *err)
+{
+	struct ai_config c;
+	unsigned char *sealed = NULL;
+	size_t sealed_len = 0, plain_len = 0;
+	char *plain = NULL;
+	aigw_rc rc;
+
+	memset(&c, 0, sizeof c);
+	rc = db_begin(rot->db, err);
+	if (rc != AIGW_OK)
+		return rc;
+	rc = db_ai_config_get(rot->db, app_id, true, &c, err);
+	if (rc != AIGW_OK || !c.byok_sealed || c.byok_key_id == rot->cur->id)
+		goto out;
+	rc = byok_open(rot->kr, c.byok_key_id, app_id, c.byok_sealed, c.byok_sealed_len, &plain,
+		       &plain_len, err);
+	if (rc != AIGW_OK)
+		goto out;
+	rc = byok_seal(rot->cur, app_id, plain, plain_len, &sealed, &sealed_len, err);
+	if (rc != AIGW_OK)
+		goto out;
+	rc = db_ai_config_reseal_byok(rot->db, app_id, c.byok_key_id, sealed, sealed_len,
+				      rot->cur->id, err);
+	if (rc == AIGW_OK)
+		rc = db_commit(rot->db, err);
+	if (rc == AIGW_OK)
+		rot->resealed++;
+out:
+	db_rollback(rot->db); /* no-op after the commit */
+	if (plain)
+		byok_plain_free(plain);
+	free(sealed);
+	ai_config_free(&c);
+	return rc;
+}
+
+static int reseal_one(const char *app_id, const struct ai_config *c, void *arg)
+{
+	struct rotation *rot = arg;
+	char err[AIGW_ERRLEN];
+	aigw_rc rc;
+
+	if (c->byok_key_id == rot->cur->id)
+		return 0;
+	rc = reseal_app(rot, app_id, err);
+	if (rc == AIGW_OK)
+		return 0;
+	rot->failed++;
+	admin_error("app '%s': BYOK key not re-sealed: %s", app_id, err);
+	if (rc == AIGW_EDB) {
+		/* The database is gone: stop rather than fail every app. */
+		snprintf(rot->err, sizeof rot->err, "%s", err);
+		return 1;
+	}
+	return 0;
+}
+
+static int keyring_rotate(struct admin *a, int argc, char **argv)
+{
+	struct rotation rot;
+	struct keyring kr;
+	char err[AIGW_ERRLEN];
+	int r;
+
+	memset(&kr, 0, sizeof kr);
+	memset(&rot, 0, sizeof rot);
+	r = admin_parse(argc, argv, NULL, NULL, 0, 0);
+	if (r != ADMIN_OK)
+		return r;
+	r = admin_open(a);
+	if (r != ADMIN_OK)
+		return r;
+	if (!a->conf.keyring || !a->conf.keyring[0])
+		return admin_error("no keyring file configured (keyring = PATH in the config)");
+	if (keyring_load(&kr, a->conf.keyring, err) != AIGW_OK)
+		return admin_error("%s", err);
+	/* Check the database first: a rotation that cannot re-seal should
+	 * not leave a new key behind. */
+	if (db_ping(a->db, err) != AIGW_OK) {
+		r = admin_error("%s", err);
+		goto out;
+	}
+	if (keyring_add_new(&kr, a->conf.keyring, err) != AIGW_OK) {
+		r = admin_error("%s", err);
+		goto out;
+	}
+	rot.db = a->db;
+	rot.kr = &kr;
+	rot.cur = keyring_current(&kr);
+	if (db_ai_config_each_byok(a->db, reseal_one, &rot, err) != AIGW_OK) {
+		r = admin_error("re-sealing stopped: %s", err);
+		goto out;
+	}
+	printf("rotated to key %d, re-sealed %lld BYOK keys\n", rot.cur->id, rot.resealed);
+	fflush(stdout);
+	fprintf(stderr, "aigw-admin: restart aigw.fcgi so that running workers load key %d\n",
+		rot.cur->id);
+	if (rot.failed > 0)
+		r = admin_error("%lld BYOK keys could not be re-sealed%s%s; they stay under their "
+				"old key (run keyring rotate again once fixed)",
+				rot.failed, rot.err[0] ? ": " : "", rot.err);
+out:
+	keyring_free(&kr);
+	return r;
+}
+
+int cmd_keyring(struct admin *a, int argc, char **argv)
+{
+	const char *sub = argc > 0 ? argv[0] : NULL;
+
+	if (!sub)
+		return admin_usage_error("keyring: missing subcommand (rotate)");
+	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
+		return ADMIN_HELP;
+	if (strcmp(sub, "rotate") == 0)
+		return keyring_rotate(a, argc - 1, argv + 1);
+	return admin_usage_error("keyring: unknown subcommand '%.80s'", sub);
+}

@@ -1,0 +1,220 @@
+/* The migration runner behind `aigw-admin migrate`. schema_migrations is
+ * created here rather than by a migration file: the runner has to read it
+ * before it can know which migrations to apply. Migration texts are DDL with
+ * several statements, run as one multi-statement query; DDL commits
+ * implicitly, so a migration cut short is not rolled back, and the files are
+ * written to be rerun (CREATE TABLE IF NOT EXISTS, INSERT IGNORE). */
+#include "config.h"
+#include "migrate.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "db.h"
+#include "log.h"
+#include "stmt.h"
+
+#define MIGRATE_LOCK_TIMEOUT_S 30
+#define APPLIED_MAX 100000
+
+static const char SQL_SCHEMA_MIGRATIONS[] =
+	"CREATE TABLE IF NOT EXISTS schema_migrations ("
+	" version INT NOT NULL COMMENT 'NNN of the applied sql/NNN_name.sql',"
+	" name VARCHAR(128) NOT NULL COMMENT 'Migration file name without .sql',"
+	" applied_at DATETIME(6) NOT NULL COMMENT 'UTC time the migration finished',"
+	" PRIMARY KEY (version)"
+	") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
+	" COMMENT='Schema migrations applied by aigw-admin migrate, one row each'";
+static const char SQL_LOCK[] = "SELECT GET_LOCK('aigw_migrate', 30)";
+static const char SQL_UNLOCK[] = "SELECT RELEASE_LOCK('aigw_migrate')";
+static const char SQL_APPLIED[] = "SELECT version FROM schema_migrations ORDER BY version";
+static const char SQL_RECORD[] = "INSERT INTO schema_migrations (version, name, applied_at) "
+				 "VALUES (?, ?, UTC_TIMESTAMP(6))";
+
+/* Runs text (one or more statements) and drains every result. */
+static aigw_rc run_sql(MYSQL *m, const char *what, const char *text, char *err)
+{
+	MYSQL_RES *res;
+	int status, n = 1;
+
+	if (mysql_real_query(m, text, strlen(text)) != 0)
+		goto fail;
+	for (;;) {
+		res = mysql_store_result(m);
+		if (res)
+			mysql_free_result(res);
+		else if (mysql_field_count(m) != 0)
+			goto fail;
+		status = mysql_next_result(m);
+		if (status < 0)
+			return AIGW_OK;
+		n++;
+		if (status > 0)
+			goto fail;
+	}
+fail:
+	return aigw_fail(err, AIGW_EDB, "%s: statement %d failed (%u): %s", what, n,
+			 mysql_errno(m), mysql_error(m));
+}
+
+/* SELECT of one integer (the lock functions); *v is -1 for SQL NULL. */
+static aigw_rc select_int(struct db *db, const char *sql, long long *v, char *err)
+{
+	bool is_null = false;
+	struct q q;
+	aigw_rc rc;
+
+	q_init(&q, db, sql);
+	q_out_int(&q, v, &is_null);
+	rc = q_one(&q, err);
+	q_end(&q);
+	if (rc == AIGW_OK && is_null)
+		*v = -1;
+	return rc;
+}
+
+/* The applied versions, ascending; caller frees *out. */
+static aigw_rc applied_versions(struct db *db, long long **out, size_t *n_out, char *err)
+{
+	long long v = 0, *vs = NULL;
+	size_t n = 0, cap = 0;
+	struct q q;
+	aigw_rc rc;
+
+	q_init(&q, db, SQL_APPLIED);
+	q_out_int(&q, &v, NULL);
+	rc = q_exec(&q, err);
+	while (rc == AIGW_OK) {
+		rc = q_fetch(&q, err);
+		if (rc != AIGW_OK)
+			break;
+		if (n == APPLIED_MAX) {
+			rc = aigw_fail(err, AIGW_ETOOBIG, "more than %d rows in schema_migrations",
+				       APPLIED_MAX);
+			break;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			vs = xrealloc(vs, cap * sizeof *vs);
+		}
+		vs[n++] = v;
+	}
+	q_end(&q);
+	if (rc == AIGW_ENOTFOUND)
+		rc = AIGW_OK;
+	*out = vs;
+	*n_out = n;
+	return rc;
+}
+
+static bool applied(const long long *vs, size_t n, int version)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (vs[i] == version)
+			return true;
+	}
+	return false;
+}
+
+static aigw_rc record(struct db *db, const struct migration *mg, char *err)
+{
+	struct q q;
+	aigw_rc rc;
+
+	q_init(&q, db, SQL_RECORD);
+	q_in_int(&q, mg->version);
+	q_in_str(&q, mg->name);
+	rc = q_exec(&q, err);
+	q_end(&q);
+	return rc;
+}
+
+/* Warns about versions the database has but this build does not know. */
+static void warn_unknown(const long long *vs, size_t n, const struct migration *list,
+			 size_t n_list)
+{
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < n_list && list[j].version != vs[i]; j++)
+			;
+		if (j == n_list)
+			log_warn("migrate: the database has migration %lld, unknown to this build",
+				 vs[i]);
+	}
+}
+
+aigw_rc db_migrate_list(const struct aigw_conf *conf, const struct migration *list, size_t n,
+			FILE *out, char *err)
+{
+	struct db *db = db_new_multi(conf);
+	long long *done = NULL, lock = 0;
+	size_t n_done = 0, i, n_applied = 0;
+	bool locked = false;
+	char what[160];
+	aigw_rc rc;
+	MYSQL *m;
+
+	for (i = 1; i < n; i++) {
+		if (list[i].version <= list[i - 1].version) {
+			rc = aigw_fail(err, AIGW_EINVAL, "migrations out of order at %s",
+				       list[i].name);
+			goto out;
+		}
+	}
+	rc = db_conn(db, &m, err);
+	if (rc != AIGW_OK)
+		goto out;
+	/* The lock belongs to this session: a silent reconnect would drop it. */
+	db_pin(db, true);
+	rc = select_int(db, SQL_LOCK, &lock, err);
+	if (rc == AIGW_OK && lock != 1)
+		rc = aigw_fail(err, AIGW_EDB,
+			       "another migrate held the lock for %d s; try again later",
+			       MIGRATE_LOCK_TIMEOUT_S);
+	if (rc != AIGW_OK)
+		goto out;
+	locked = true;
+
+	rc = run_sql(m, "creating schema_migrations", SQL_SCHEMA_MIGRATIONS, err);
+	if (rc != AIGW_OK)
+		goto out;
+	rc = applied_versions(db, &done, &n_done, err);
+	if (rc != AIGW_OK)
+		goto out;
+	warn_unknown(done, n_done, list, n);
+
+	for (i = 0; i < n; i++) {
+		if (applied(done, n_done, list[i].version))
+			continue;
+		snprintf(what, sizeof what, "migration %s", list[i].name);
+		rc = run_sql(m, what, list[i].text, err);
+		if (rc == AIGW_OK)
+			rc = record(db, &list[i], err);
+		if (rc != AIGW_OK)
+			goto out;
+		fprintf(out, "applied %s\n", list[i].name);
+		fflush(out);
+		n_applied++;
+	}
+	if (n_applied == 0)
+		fprintf(out, "up to date\n");
+out:
+	if (locked) {
+		char unlock_err[AIGW_ERRLEN];
+
+		/* Best effort: closing the connection releases it anyway. */
+		select_int(db, SQL_UNLOCK, &lock, unlock_err);
+	}
+	free(done);
+	db_free(db);
+	return rc;
+}
+
+aigw_rc db_migrate(const struct aigw_conf *conf, FILE *out, char *err)
+{
+	return db_migrate_list(conf, migrations, migrations_count, out, err);
+}

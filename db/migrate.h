@@ -1,0 +1,35 @@
+/* Schema migrations: the numbered sql/NNN_name.sql files, embedded into the
+ * binary at build time (sql/embed.sh), applied in order, once each, by
+ * `aigw-admin migrate`. */
+#ifndef AIGW_DB_MIGRATE_H
+#define AIGW_DB_MIGRATE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "error.h"
+
+struct aigw_conf;
+
+struct migration {
+	int version;      /* NNN of the file name */
+	const char *name; /* file name without .sql, e.g. "001_plans" */
+	const char *text; /* the SQL, several statements separated by ';' */
+};
+
+/* Generated: every migration, by increasing version. */
+extern const struct migration migrations[];
+extern const size_t migrations_count;
+
+/* Applies every migration of list not yet recorded in schema_migrations, on
+ * a connection of its own (conf is borrowed), under the server lock
+ * GET_LOCK('aigw_migrate', 30) so concurrent runs take turns. Writes one line
+ * per applied migration ("applied 001_plans") to out, or "up to date" when
+ * there was nothing to do. Stops at the first failure (AIGW_EDB, err names
+ * the migration); what was applied before it stays recorded. */
+aigw_rc db_migrate_list(const struct aigw_conf *conf, const struct migration *list, size_t n,
+			FILE *out, char *err);
+/* The same with the embedded migrations. */
+aigw_rc db_migrate(const struct aigw_conf *conf, FILE *out, char *err);
+
+#endif

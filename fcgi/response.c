@@ -1,0 +1,406 @@
+/* The response sink: CGI-style head ("Status: 200 OK" + headers), JSON
+ * bodies, SPEC-shaped errors and SSE events, over a pluggable byte backend.
+ * Once a write or flush fails the client is gone and every later call is a
+ * no-op returning -1, so handlers only have to check the result to stop. */
+#include "config.h"
+
+#include "response.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "log.h"
+
+#define HEAD_MAX (16 * 1024)
+#define SSE_EVENT_MAX (64 * 1024 * 1024)
+#define ERROR_MESSAGE_MAX 1024
+
+static const char EXPOSE_HEADERS[] =
+	"x-request-id, x-generation-id, retry-after, retry-after-ms, x-should-retry";
+
+static const char *reason_phrase(int status)
+{
+	switch (status) {
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 402:
+		return "Payment Required";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 422:
+		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
+	case 500:
+		return "Internal Server Error";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	}
+	if (status >= 500)
+		return "Server Error";
+	if (status >= 400)
+		return "Client Error";
+	return "OK";
+}
+
+const char *response_error_type(int status)
+{
+	switch (status) {
+	case 401:
+		return "authentication_error";
+	case 402:
+		return "insufficient_quota";
+	case 403:
+		return "permission_error";
+	case 404:
+		return "not_found_error";
+	case 429:
+		return "rate_limit_error";
+	case 502:
+	case 504:
+		return "upstream_error";
+	case 503:
+		return "service_unavailable";
+	}
+	if (status >= 500)
+		return "server_error";
+	return "invalid_request_error";
+}
+
+void response_init(struct response *r, const struct sink_ops *ops, void *io,
+		   const char *request_id, const char *cors_origin)
+{
+	memset(r, 0, sizeof(*r));
+	r->ops = ops;
+	r->io = io;
+	snprintf(r->request_id, sizeof(r->request_id), "%s", request_id ? request_id : "");
+	r->cors_origin = cors_origin;
+}
+
+static int sink_write(struct response *r, const char *data, size_t len)
+{
+	if (r->gone)
+		return -1;
+	if (len == 0)
+		return 0;
+	if (r->ops->write(r->io, data, len) != 0) {
+		r->gone = true;
+		return -1;
+	}
+	return 0;
+}
+
+static int sink_flush(struct response *r)
+{
+	if (r->gone)
+		return -1;
+	if (r->ops->flush(r->io) != 0) {
+		r->gone = true;
+		return -1;
+	}
+	return 0;
+}
+
+static int find_header(const struct response *r, const char *name)
+{
+	int i;
+
+	for (i = 0; i < r->nheaders; i++)
+		if (strcasecmp(r->headers[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+void response_header(struct response *r, const char *name, const char *value)
+{
+	int i;
+
+	if (r->head_sent)
+		return;
+	/* A CR or LF would let a value inject headers or end the head early. */
+	if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL) {
+		log_warn("response header %.64s dropped: CR, LF or ':' in it", name);
+		return;
+	}
+	i = find_header(r, name);
+	if (i >= 0) {
+		free(r->headers[i].value);
+		r->headers[i].value = xstrdup(value);
+		return;
+	}
+	if (r->nheaders >= RESPONSE_MAX_HEADERS) {
+		log_warn("response header %.64s dropped: more than %d headers", name,
+			 RESPONSE_MAX_HEADERS);
+		return;
+	}
+	r->headers[r->nheaders].name = xstrdup(name);
+	r->headers[r->nheaders].value = xstrdup(value);
+	r->nheaders++;
+}
+
+/* Writes the status line and headers; the automatic ones (x-request-id, CORS)
+ * are added unless the handler set them itself. */
+static int send_head(struct response *r, int status)
+{
+	struct buf h;
+	int i, rc;
+
+	if (r->head_sent)
+		return r->gone ? -1 : 0;
+	r->status = status;
+	r->head_sent = true;
+	buf_init(&h, HEAD_MAX);
+	buf_appendf(&h, "Status: %d %s\r\n", status, reason_phrase(status));
+	for (i = 0; i < r->nheaders; i++)
+		buf_appendf(&h, "%s: %s\r\n", r->headers[i].name, r->headers[i].value);
+	if (r->request_id[0] != '\0' && find_header(r, "x-request-id") < 0)
+		buf_appendf(&h, "x-request-id: %s\r\n", r->request_id);
+	if (r->cors_origin != NULL) {
+		if (find_header(r, "Access-Control-Allow-Origin") < 0)
+			buf_appendf(&h, "Access-Control-Allow-Origin: %s\r\n", r->cors_origin);
+		if (find_header(r, "Access-Control-Expose-Headers") < 0)
+			buf_appendf(&h, "Access-Control-Expose-Headers: %s\r\n", EXPOSE_HEADERS);
+	}
+	if (buf_append(&h, "\r\n", 2) != AIGW_OK) {
+		/* 24 headers cannot reach 16 KiB unless a value is absurd. */
+		log_error("response head over %d bytes; sending a bare 500", HEAD_MAX);
+		buf_reset(&h);
+		buf_appendf(&h, "Status: 500 Internal Server Error\r\n\r\n");
+		r->status = 500;
+	}
+	rc = sink_write(r, h.data, h.len);
+	buf_free(&h);
+	return rc;
+}
+
+int response_json_text(struct response *r, int status, const char *json, size_t len)
+{
+	char clen[32];
+
+	if (r->head_sent) {
+		log_warn("response_json after the head was sent (status %d) ignored", r->status);
+		return -1;
+	}
+	snprintf(clen, sizeof(clen), "%zu", len);
+	response_header(r, "Content-Type", "application/json");
+	response_header(r, "Content-Length", clen);
+	if (send_head(r, status) != 0)
+		return -1;
+	if (sink_write(r, json, len) != 0)
+		return -1;
+	r->body_bytes += len;
+	return 0;
+}
+
+int response_json(struct response *r, int status, const cJSON *body)
+{
+	char *text = cJSON_PrintUnformatted(body);
+	int rc;
+
+	if (text == NULL) {
+		/* cJSON only fails to print when allocation fails: the OOM policy. */
+		log_error("out of memory serializing a JSON response; aborting");
+		abort();
+	}
+	rc = response_json_text(r, status, text, strlen(text));
+	cJSON_free(text);
+	return rc;
+}
+
+int response_error(struct response *r, int status, const char *type, const char *param,
+		   const char *fmt, ...)
+{
+	char message[ERROR_MESSAGE_MAX];
+	cJSON *root, *error;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+
+	root = cJSON_CreateObject();
+	error = cJSON_AddObjectToObject(root, "error");
+	cJSON_AddStringToObject(error, "message", message);
+	cJSON_AddStringToObject(error, "type", type ? type : response_error_type(status));
+	if (param != NULL)
+		cJSON_AddStringToObject(error, "param", param);
+	else
+		cJSON_AddNullToObject(error, "param");
+	cJSON_AddNumberToObject(error, "code", status);
+	/* 402 is final: SDKs must not retry it (SPEC). */
+	if (status == 402 && find_header(r, "x-should-retry") < 0)
+		response_header(r, "x-should-retry", "false");
+	rc = response_json(r, status, root);
+	cJSON_Delete(root);
+	return rc;
+}
+
+int response_sse_start(struct response *r)
+{
+	if (r->head_sent) {
+		log_warn("response_sse_start after the head was sent ignored");
+		return -1;
+	}
+	response_header(r, "Content-Type", "text/event-stream");
+	response_header(r, "Cache-Control", "no-cache");
+	response_header(r, "X-Accel-Buffering", "no");
+	r->sse = true;
+	if (send_head(r, 200) != 0)
+		return -1;
+	return sink_flush(r);
+}
+
+/* Appends text with every line prefixed by `prefix`, then the blank line that
+ * ends an SSE event. Multi-line text stays one event (lines of one field). */
+static aigw_rc sse_frame(struct buf *b, const char *prefix, const char *text, size_t len)
+{
+	size_t start = 0, i;
+	aigw_rc rc = AIGW_OK;
+
+	for (i = 0; i <= len && rc == AIGW_OK; i++) {
+		size_t end;
+
+		if (i < len && text[i] != '\n')
+			continue;
+		end = i;
+		if (end > start && text[end - 1] == '\r')
+			end--;
+		rc = buf_append(b, prefix, strlen(prefix));
+		if (rc == AIGW_OK)
+			rc = buf_append(b, text + start, end - start);
+		if (rc == AIGW_OK)
+			rc = buf_append(b, "\n", 1);
+		start = i + 1;
+	}
+	if (rc == AIGW_OK)
+		rc = buf_append(b, "\n", 1);
+	return rc;
+}
+
+static int sse_send(struct response *r, const char *prefix, const char *text, size_t len)
+{
+	struct buf ev;
+	int rc = -1;
+
+	if (r->gone)
+		return -1;
+	if (!r->sse) {
+		log_warn("SSE event written before response_sse_start ignored");
+		return -1;
+	}
+	buf_init(&ev, SSE_EVENT_MAX);
+	if (sse_frame(&ev, prefix, text, len) != AIGW_OK) {
+		log_error("SSE event over %d bytes dropped", SSE_EVENT_MAX);
+		goto out;
+	}
+	if (sink_write(r, ev.data, ev.len) != 0)
+		goto out;
+	r->body_bytes += ev.len;
+	rc = sink_flush(r);
+out:
+	buf_free(&ev);
+	return rc;
+}
+
+int response_sse_data(struct response *r, const char *json, size_t len)
+{
+	return sse_send(r, "data: ", json, len);
+}
+
+int response_sse_comment(struct response *r, const char *text)
+{
+	return sse_send(r, ": ", text, strlen(text));
+}
+
+int response_finish(struct response *r)
+{
+	int status;
+
+	if (r->head_sent)
+		return r->gone ? -1 : 0;
+	status = r->status ? r->status : 204;
+	if (status != 204 && status != 304)
+		response_header(r, "Content-Length", "0");
+	return send_head(r, status);
+}
+
+bool response_client_gone(const struct response *r)
+{
+	return r->gone;
+}
+
+void response_free(struct response *r)
+{
+	int i;
+
+	for (i = 0; i < r->nheaders; i++) {
+		free(r->headers[i].name);
+		free(r->headers[i].value);
+	}
+	r->nheaders = 0;
+}
+
+/* The memory backend. Failing on purpose lets tests drive gone detection. */
+#define MEMSINK_MAX (256 * 1024 * 1024)
+
+static bool memsink_failing(const struct memsink *m)
+{
+	return m->fail_after_flushes && m->flushes >= m->fail_at;
+}
+
+static int memsink_write(void *io, const char *data, size_t len)
+{
+	struct memsink *m = io;
+
+	if (memsink_failing(m))
+		return -1;
+	return buf_append(&m->out, data, len) == AIGW_OK ? 0 : -1;
+}
+
+static int memsink_flush(void *io)
+{
+	struct memsink *m = io;
+
+	m->flushes++;
+	return memsink_failing(m) ? -1 : 0;
+}
+
+const struct sink_ops memsink_ops = {memsink_write, memsink_flush};
+
+void memsink_init(struct memsink *m)
+{
+	memset(m, 0, sizeof(*m));
+	buf_init(&m->out, MEMSINK_MAX);
+}
+
+void memsink_free(struct memsink *m)
+{
+	buf_free(&m->out);
+}

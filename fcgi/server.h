@@ -1,0 +1,33 @@
+/* One aigw.fcgi worker process: T threads, each looping on FCGX_Accept_r on
+ * the listening socket, and the main thread waiting for a stop signal. Used
+ * directly when the web server spawned us (socket on fd 0) and by each
+ * worker of the --listen pool. */
+#ifndef AIGW_SERVER_H
+#define AIGW_SERVER_H
+
+#include <sys/types.h>
+
+struct aigw_conf;
+struct keyring;
+
+struct server_opts {
+	const struct aigw_conf *conf;   /* borrowed, read-only */
+	const struct keyring *keyring;  /* borrowed, read-only */
+	int listen_fd;                  /* FastCGI listening socket */
+	int threads;                    /* request threads, >= 1 */
+	pid_t master_pid;               /* pool master to follow in death; 0 if none */
+};
+
+/* Installs the process's signal dispositions. Must run before FCGX_Init so
+ * libfcgi keeps its hands off them (it only replaces default handlers):
+ * SIGPIPE ignored (a gone client is a write error, not a death), and
+ * handlers for the stop signals and the internal wake-up signal. */
+void server_signals_install(void);
+
+/* Runs the worker until SIGTERM, SIGINT or SIGUSR1 (libfcgi's "finish and
+ * exit" signal): then stops accepting, gives in-flight requests up to 10 s,
+ * and returns 0. Returns 1 if no request thread could run. If requests are
+ * still running after 10 s it exits the process itself (_exit(0)). */
+int server_run_worker(const struct server_opts *o);
+
+#endif

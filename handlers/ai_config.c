@@ -1,0 +1,265 @@
+/* GET and PUT /v1/{app}/ai/config. PUT validates the whole body before
+ * touching the database, then reads the row FOR UPDATE, merges, seals a new
+ * BYOK key under the current keyring key and writes, all in one transaction:
+ * nothing is stored when any rule fails. The BYOK key in clear lives only in
+ * the request body and the parsed JSON, both wiped before returning. */
+#include "config.h"
+
+#include "endpoints.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "ai_config.h"
+#include "ai_config_rules.h"
+#include "byok.h"
+#include "context.h"
+#include "db.h"
+#include "error.h"
+#include "keyring.h"
+#include "log.h"
+
+/* Keys shorter than this show no last4, so a response never holds most of a
+ * (very short) key. */
+#define LAST4_MIN_KEY_LEN 8
+
+/* 503 when the database is unreachable, 404 when the app row is gone (its
+ * key was found, so only a concurrent delete), 500 for anything else. */
+static void db_failure(struct response *resp, aigw_rc rc, const char *what, const char *err)
+{
+	log_warn("ai config: %s failed (%s): %s", what, aigw_rc_name(rc), err);
+	if (rc == AIGW_EDB)
+		response_error(resp, 503, NULL, NULL, "database unavailable");
+	else if (rc == AIGW_ENOTFOUND)
+		response_error(resp, 404, NULL, NULL, "unknown app");
+	else
+		response_error(resp, 500, NULL, NULL,
+		               "internal error reading or writing the config");
+}
+
+void handle_ai_config_get(struct thread_ctx *ctx, struct request *req, struct response *resp)
+{
+	struct ai_config cfg;
+	char err[AIGW_ERRLEN];
+	cJSON *out;
+	aigw_rc rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	rc = db_ai_config_get(ctx->db, req->app_id, false, &cfg, err);
+	if (rc != AIGW_OK) {
+		db_failure(resp, rc, "load", err);
+		goto out;
+	}
+	out = ai_config_to_json(req->app_id, &cfg);
+	response_json(resp, 200, out);
+	cJSON_Delete(out);
+out:
+	ai_config_free(&cfg);
+}
+
+/* Zeroes every string in a parsed tree before it is freed: the BYOK key may
+ * sit under any name in a rejected body. */
+static void wipe_json(cJSON *j)
+{
+	for (; j; j = j->next) {
+		if (j->valuestring)
+			sodium_memzero(j->valuestring, strlen(j->valuestring));
+		if (j->string)
+			sodium_memzero(j->string, strlen(j->string));
+		wipe_json(j->child);
+	}
+}
+
+/* cJSON decodes \u0000 to a NUL that silently truncates the string; a
+ * truncated BYOK key must be refused, not stored. True if the body has a
+ * \u0000 escape (an unescaped backslash followed by u0000). */
+static bool has_nul_escape(const char *s, size_t len)
+{
+	for (size_t i = 0; i + 6 <= len; i++) {
+		size_t bs = 0;
+
+		if (s[i] != '\\' || s[i + 1] != 'u' || memcmp(s + i + 2, "0000", 4) != 0)
+			continue;
+		while (bs < i && s[i - 1 - bs] == '\\')
+			bs++;
+		if (bs % 2 == 0)
+			return true;
+	}
+	return false;
+}
+
+static void utc_now(char out[32])
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[24];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(out, 32, "%.19s.%06u", base, (unsigned)(ts.tv_nsec / 1000) % 1000000u);
+}
+
+static void byok_clear(struct ai_config *cfg)
+{
+	free(cfg->byok_sealed);
+	cfg->byok_sealed = NULL;
+	cfg->byok_sealed_len = 0;
+	cfg->byok_key_id = 0;
+	cfg->byok_last4[0] = '\0';
+	cfg->byok_updated_at[0] = '\0';
+}
+
+/* Seals the patch's key into cfg under the current keyring key. */
+static aigw_rc byok_store(struct thread_ctx *ctx, const char *app_id,
+                          const struct ai_config_patch *p, struct ai_config *cfg, const char *now,
+                          char *err)
+{
+	const struct keyring_key *k = keyring_current(ctx->keyring);
+	unsigned char *sealed = NULL;
+	size_t sealed_len = 0;
+	aigw_rc rc;
+
+	rc = byok_seal(k, app_id, p->byok_key, p->byok_len, &sealed, &sealed_len, err);
+	if (rc != AIGW_OK)
+		return rc;
+	byok_clear(cfg);
+	cfg->byok_sealed = sealed;
+	cfg->byok_sealed_len = sealed_len;
+	cfg->byok_key_id = k->id;
+	if (p->byok_len >= LAST4_MIN_KEY_LEN)
+		memcpy(cfg->byok_last4, p->byok_key + p->byok_len - 4, 4);
+	cfg->byok_last4[4] = '\0';
+	snprintf(cfg->byok_updated_at, sizeof(cfg->byok_updated_at), "%s", now);
+	return AIGW_OK;
+}
+
+static bool patch_is_noop(const struct ai_config_patch *p)
+{
+	return p->default_model_op == PATCH_KEEP && p->max_tokens_op == PATCH_KEEP &&
+	       p->allowed_op == PATCH_KEEP && p->byok_op == PATCH_KEEP;
+}
+
+/* Inside the transaction: seals or clears the BYOK key as p says, writes
+ * cfg, and reloads into cfg what the database now holds (its own timestamps
+ * included). On failure *what names the step, for the status and the log. */
+static aigw_rc write_config(struct thread_ctx *ctx, const char *app_id,
+                            const struct ai_config_patch *p, struct ai_config *cfg,
+                            const char **what, char *err)
+{
+	char now[32];
+	aigw_rc rc;
+
+	utc_now(now);
+	if (p->byok_op == PATCH_SET) {
+		*what = "seal";
+		rc = byok_store(ctx, app_id, p, cfg, now, err);
+		if (rc != AIGW_OK)
+			return rc;
+	} else if (p->byok_op == PATCH_CLEAR) {
+		byok_clear(cfg);
+	}
+	snprintf(cfg->updated_at, sizeof(cfg->updated_at), "%s", now);
+	*what = "store";
+	rc = db_ai_config_put(ctx->db, app_id, cfg, err);
+	if (rc != AIGW_OK)
+		return rc;
+	*what = "reload";
+	ai_config_free(cfg);
+	return db_ai_config_get(ctx->db, app_id, false, cfg, err);
+}
+
+void handle_ai_config_put(struct thread_ctx *ctx, struct request *req, struct response *resp)
+{
+	struct ai_config cfg;
+	struct ai_config_patch patch;
+	cJSON *body = NULL, *out;
+	const char *param = NULL, *end = NULL, *what = "store";
+	char err[AIGW_ERRLEN];
+	bool in_tx = false;
+	aigw_rc rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&patch, 0, sizeof(patch));
+	err[0] = '\0';
+
+	if (!req->body || req->body_len == 0) {
+		response_error(resp, 400, NULL, NULL, "malformed JSON: the body is empty");
+		goto out;
+	}
+	if (strlen(req->body) != req->body_len) {
+		response_error(resp, 400, NULL, NULL, "malformed JSON: the body has a NUL byte");
+		goto out;
+	}
+	/* length + 1 so that require_null_terminated rejects trailing garbage */
+	body = cJSON_ParseWithLengthOpts(req->body, req->body_len + 1, &end, 1);
+	if (!body) {
+		size_t at = end && end >= req->body ? (size_t)(end - req->body) : 0;
+		response_error(resp, 400, NULL, NULL, "malformed JSON near byte %zu", at);
+		goto out;
+	}
+	if (has_nul_escape(req->body, req->body_len)) {
+		response_error(resp, 400, NULL, NULL, "JSON strings must not contain \\u0000");
+		goto out;
+	}
+	rc = ai_config_patch_parse(body, &patch, &param, err);
+	if (rc != AIGW_OK) {
+		response_error(resp, 400, NULL, param, "%s", err);
+		goto out;
+	}
+
+	rc = db_begin(ctx->db, err);
+	if (rc != AIGW_OK) {
+		db_failure(resp, rc, "begin", err);
+		goto out;
+	}
+	in_tx = true;
+	rc = db_ai_config_get(ctx->db, req->app_id, true, &cfg, err);
+	if (rc != AIGW_OK) {
+		db_failure(resp, rc, "load", err);
+		goto out;
+	}
+	rc = ai_config_patch_apply(&cfg, &patch, &param, err);
+	if (rc != AIGW_OK) {
+		response_error(resp, 400, NULL, param, "%s", err);
+		goto out;
+	}
+	/* `{}` writes nothing, so updatedAt does not move */
+	if (!patch_is_noop(&patch)) {
+		rc = write_config(ctx, req->app_id, &patch, &cfg, &what, err);
+		if (rc != AIGW_OK && strcmp(what, "seal") == 0) {
+			log_error("ai config: cannot seal the BYOK key: %s", err);
+			response_error(resp, 500, NULL, NULL, "cannot store the BYOK key");
+			goto out;
+		}
+		if (rc != AIGW_OK) {
+			db_failure(resp, rc, what, err);
+			goto out;
+		}
+	}
+	rc = db_commit(ctx->db, err);
+	if (rc != AIGW_OK) {
+		db_failure(resp, rc, "commit", err);
+		goto out;
+	}
+	in_tx = false;
+	out = ai_config_to_json(req->app_id, &cfg);
+	response_json(resp, 200, out);
+	cJSON_Delete(out);
+out:
+	if (in_tx)
+		db_rollback(ctx->db);
+	ai_config_patch_free(&patch);
+	if (body) {
+		wipe_json(body);
+		cJSON_Delete(body);
+	}
+	ai_config_free(&cfg);
+	if (req->body)
+		sodium_memzero(req->body, req->body_len);
+}

@@ -1,0 +1,20 @@
+/* The endpoint handlers dispatch() calls once routing, CORS, authentication,
+ * role and Content-Type checks have passed: req->app_id is valid and belongs
+ * to the caller's key. Each writes exactly one response to resp. */
+#ifndef AIGW_ENDPOINTS_H
+#define AIGW_ENDPOINTS_H
+
+#include "request.h"
+#include "response.h"
+
+struct thread_ctx;
+
+/* GET /v1/health: 200 when the database answers, else 503 (public). */
+void handle_health(struct thread_ctx *ctx, struct request *req, struct response *resp);
+/* GET /v1/{app}/ai/config: the app's config as public JSON (admin). */
+void handle_ai_config_get(struct thread_ctx *ctx, struct request *req, struct response *resp);
+/* PUT /v1/{app}/ai/config: validate, merge, seal BYOK, store, answer the
+ * full config (admin). Wipes req->body before returning. */
+void handle_ai_config_put(struct thread_ctx *ctx, struct request *req, struct response *resp);
+
+#endif

@@ -1,0 +1,299 @@
+/* db/ against a real MariaDB: migrations, apps, keys, ai_config, transactions
+ * and reconnecting after the connection is killed. Runs only when
+ * $AIGW_TEST_CONFIG names an aigw.conf of a scratch database (it migrates it
+ * and adds apps named t_<random>); otherwise it exits 77 (skipped) silently. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "ai_config.h"
+#include "api_keys.h"
+#include "apps.h"
+#include "check.h"
+#include "conffile.h"
+#include "db.h"
+#include "migrate.h"
+#include "stmt.h"
+
+static struct aigw_conf conf;
+static struct db *db;
+static char app_id[APP_ID_MAX + 1];
+
+static const char SQL_CONN_ID[] = "SELECT CONNECTION_ID()";
+static const char SQL_KILL[] = "KILL CONNECTION ?";
+static const char SQL_PLAN_CHANGES[] = "SELECT COUNT(*) FROM app_plan_changes WHERE app_id = ?";
+
+static long long one_int(struct db *d, const char *sql, const char *arg)
+{
+	char err[AIGW_ERRLEN];
+	long long v = -1;
+	struct q q;
+
+	q_init(&q, d, sql);
+	if (arg)
+		q_in_str(&q, arg);
+	q_out_int(&q, &v, NULL);
+	if (q_one(&q, err) != AIGW_OK)
+		v = -1;
+	q_end(&q);
+	return v;
+}
+
+/* Kills d's current connection from another one, as a server restart would. */
+static void kill_connection(struct db *d)
+{
+	char err[AIGW_ERRLEN];
+	struct db *other = db_new(&conf);
+	long long id = one_int(d, SQL_CONN_ID, NULL);
+	struct q q;
+
+	CHECK(id > 0);
+	q_init(&q, other, SQL_KILL);
+	q_in_int(&q, id);
+	CHECK_INT(q_exec(&q, err), AIGW_OK);
+	q_end(&q);
+	db_free(other);
+}
+
+static void test_migrate_twice_is_up_to_date(void)
+{
+	char err[AIGW_ERRLEN], *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	out = open_memstream(&text, &len); /* "applied ..." or already up to date */
+	CHECK_INT(db_migrate(&conf, out, err), AIGW_OK);
+	fclose(out);
+	free(text);
+	text = NULL;
+	out = open_memstream(&text, &len);
+	CHECK_INT(db_migrate(&conf, out, err), AIGW_OK);
+	fclose(out);
+	CHECK_STR(text, "up to date\n");
+	free(text);
+}
+
+static void test_app_lifecycle(void)
+{
+	char err[AIGW_ERRLEN];
+	struct app a;
+
+	CHECK_INT(db_app_create(db, app_id, "Test app", "free", err), AIGW_OK);
+	CHECK_INT(db_app_create(db, app_id, "again", "free", err), AIGW_EEXIST);
+	CHECK_INT(db_app_create(db, "t_badplan", "x", "gold", err), AIGW_EINVAL);
+	CHECK_INT(db_app_create(db, "bad id!", "x", "free", err), AIGW_EINVAL);
+	CHECK_INT(db_app_get(db, app_id, &a, err), AIGW_OK);
+	CHECK_STR(a.name, "Test app");
+	CHECK_STR(a.plan, "free");
+	CHECK_INT(strlen(a.created_at), 26);
+	CHECK_INT(db_app_get(db, "t_no_such_app", &a, err), AIGW_ENOTFOUND);
+	CHECK_INT(db_app_set_plan(db, app_id, "pro", err), AIGW_OK);
+	CHECK_INT(db_app_set_plan(db, app_id, "pro", err), AIGW_OK);
+	CHECK_INT(db_app_set_plan(db, app_id, "gold", err), AIGW_EINVAL);
+	CHECK_INT(db_app_set_plan(db, "t_no_such_app", "pro", err), AIGW_ENOTFOUND);
+	CHECK_INT(db_app_get(db, app_id, &a, err), AIGW_OK);
+	CHECK_STR(a.plan, "pro");
+	/* creation + free->pro; the repeated pro->pro adds nothing */
+	CHECK_INT(one_int(db, SQL_PLAN_CHANGES, app_id), 2);
+}
+
+static int count_keys(const struct api_key *k, void *arg)
+{
+	(void)k;
+	++*(int *)arg;
+	return 0;
+}
+
+static void test_key_lifecycle(void)
+{
+	unsigned char hash[API_KEY_HASH_LEN], other[API_KEY_HASH_LEN];
+	char err[AIGW_ERRLEN];
+	struct api_key k;
+	long long id = 0;
+	int n = 0;
+
+	randombytes_buf(hash, sizeof hash);
+	randombytes_buf(other, sizeof other);
+	CHECK_INT(db_key_insert(db, app_id, KEY_ROLE_ADMIN, "ops", "aigw_abcdefg", hash, 1, &id,
+				err),
+		  AIGW_OK);
+	CHECK(id > 0);
+	CHECK_INT(db_key_insert(db, app_id, KEY_ROLE_CLIENT, "dup", "aigw_abcdefg", hash, 1, NULL,
+				err),
+		  AIGW_EEXIST);
+	CHECK_INT(db_key_insert(db, "t_no_such_app", KEY_ROLE_CLIENT, "x", "aigw_x", other, 1,
+				NULL, err),
+		  AIGW_ENOTFOUND);
+	CHECK_INT(db_key_find_active(db, hash, &k, err), AIGW_OK);
+	CHECK_INT(k.id, id);
+	CHECK_INT(k.role, KEY_ROLE_ADMIN);
+	CHECK_STR(k.app_id, app_id);
+	CHECK_STR(k.prefix, "aigw_abcdefg");
+	CHECK_STR(k.revoked_at, "");
+	CHECK_INT(db_key_revoke(db, id, err), AIGW_OK);
+	CHECK_INT(db_key_revoke(db, id, err), AIGW_OK);
+	CHECK_INT(db_key_revoke(db, 0x7fffffffffffLL, err), AIGW_ENOTFOUND);
+	CHECK_INT(db_key_find_active(db, hash, &k, err), AIGW_ENOTFOUND);
+	CHECK_INT(db_key_list(db, app_id, count_keys, &n, err), AIGW_OK);
+	CHECK_INT(n, 1);
+}
+
+static void test_ai_config_round_trip(void)
+{
+	char err[AIGW_ERRLEN], first_byok_at[32];
+	unsigned char sealed[40], sealed2[40];
+	char *models[] = {"openai/gpt-4o", "anthropic/claude-3.5-sonnet"};
+	struct ai_config c, got;
+
+	CHECK_INT(db_ai_config_get(db, app_id, false, &got, err), AIGW_OK);
+	CHECK(got.default_model == NULL && got.n_allowed == 0 && got.updated_at[0] == '\0');
+	ai_config_free(&got);
+
+	randombytes_buf(sealed, sizeof sealed);
+	memset(&c, 0, sizeof c);
+	c.default_model = models[0];
+	c.max_tokens_per_request = 4096;
+	c.allowed_models = models;
+	c.n_allowed = 2;
+	c.byok_sealed = sealed;
+	c.byok_sealed_len = sizeof sealed;
+	c.byok_key_id = 1;
+	memcpy(c.byok_last4, "ab12", 5);
+	CHECK_INT(db_ai_config_put(db, app_id, &c, err), AIGW_OK);
+	CHECK_INT(db_ai_config_get(db, app_id, false, &got, err), AIGW_OK);
+	CHECK_STR(got.default_model, "openai/gpt-4o");
+	CHECK_INT(got.max_tokens_per_request, 4096);
+	CHECK_INT(got.n_allowed, 2);
+	if (got.n_allowed == 2)
+		CHECK_STR(got.allowed_models[1], "anthropic/claude-3.5-sonnet");
+	CHECK_INT(got.byok_sealed_len, sizeof sealed);
+	CHECK(got.byok_sealed && memcmp(got.byok_sealed, sealed, sizeof sealed) == 0);
+	CHECK_STR(got.byok_last4, "ab12");
+	CHECK_INT(strlen(got.byok_updated_at), 26);
+	snprintf(first_byok_at, sizeof first_byok_at, "%s", got.byok_updated_at);
+	ai_config_free(&got);
+
+	/* same sealed bytes: byok_updated_at kept */
+	c.max_tokens_per_request = 0;
+	CHECK_INT(db_ai_config_put(db, app_id, &c, err), AIGW_OK);
+	CHECK_INT(db_ai_config_get(db, app_id, false, &got, err), AIGW_OK);
+	CHECK_INT(got.max_tokens_per_request, 0);
+	CHECK_STR(got.byok_updated_at, first_byok_at);
+	ai_config_free(&got);
+
+	/* new bytes: a new time; rotation's reseal keeps it */
+	memcpy(sealed2, sealed, sizeof sealed2);
+	sealed2[0] ^= 1;
+	c.byok_sealed = sealed2;
+	CHECK_INT(db_ai_config_put(db, app_id, &c, err), AIGW_OK);
+	CHECK_INT(db_ai_config_get(db, app_id, false, &got, err), AIGW_OK);
+	CHECK(strcmp(got.byok_updated_at, first_byok_at) > 0);
+	snprintf(first_byok_at, sizeof first_byok_at, "%s", got.byok_updated_at);
+	ai_config_free(&got);
+	CHECK_INT(db_ai_config_reseal_byok(db, app_id, 1, sealed, sizeof sealed, 2, err), AIGW_OK);
+	CHECK_INT(db_ai_config_reseal_byok(db, app_id, 1, sealed, sizeof sealed, 2, err),
+		  AIGW_ENOTFOUND);
+	CHECK_INT(db_ai_config_get(db, app_id, false, &got, err), AIGW_OK);
+	CHECK_INT(got.byok_key_id, 2);
+	CHECK_STR(got.byok_updated_at, first_byok_at);
+	ai_config_free(&got);
+
+	/* cleared */
+	c.byok_sealed = NULL;
+	c.byok_sealed_len = 0;
+	c.n_allowed = 0;
+	c.default_model = NULL;
+	CHECK_INT(db_ai_config_put(db, app_id, &c, err), AIGW_OK);
+	CHECK_INT(db_ai_config_get(db, app_id, false, &got, err), AIGW_OK);
+	CHECK(got.byok_sealed == NULL && got.byok_updated_at[0] == '\0');
+	CHECK(got.byok_last4[0] == '\0' && got.n_allowed == 0 && got.default_model == NULL);
+	ai_config_free(&got);
+
+	c.max_tokens_per_request = 100001;
+	CHECK_INT(db_ai_config_put(db, app_id, &c, err), AIGW_EINVAL);
+	c.max_tokens_per_request = 0;
+	CHECK_INT(db_ai_config_put(db, "t_no_such_app", &c, err), AIGW_ENOTFOUND);
+}
+
+static void test_rollback_discards(void)
+{
+	char err[AIGW_ERRLEN];
+	struct ai_config c;
+
+	CHECK_INT(db_begin(db, err), AIGW_OK);
+	CHECK_INT(db_ai_config_get(db, app_id, true, &c, err), AIGW_OK);
+	c.max_tokens_per_request = 77;
+	CHECK_INT(db_ai_config_put(db, app_id, &c, err), AIGW_OK);
+	ai_config_free(&c);
+	db_rollback(db);
+	CHECK_INT(db_ai_config_get(db, app_id, false, &c, err), AIGW_OK);
+	CHECK_INT(c.max_tokens_per_request, 0);
+	ai_config_free(&c);
+	CHECK_INT(db_begin(db, err), AIGW_OK);
+	CHECK_INT(db_ai_config_get(db, "t_no_such_app", true, &c, err), AIGW_ENOTFOUND);
+	db_rollback(db);
+}
+
+static void test_reconnects_after_kill(void)
+{
+	char err[AIGW_ERRLEN];
+	struct app a;
+
+	CHECK_INT(db_ping(db, err), AIGW_OK);
+	kill_connection(db);
+	CHECK_INT(db_app_get(db, app_id, &a, err), AIGW_OK);
+	kill_connection(db);
+	CHECK_INT(db_ping(db, err), AIGW_OK);
+}
+
+static void test_no_retry_inside_transaction(void)
+{
+	char err[AIGW_ERRLEN];
+	struct app a;
+
+	CHECK_INT(db_begin(db, err), AIGW_OK);
+	kill_connection(db);
+	CHECK_INT(db_app_get(db, app_id, &a, err), AIGW_EDB);
+	CHECK_INT(db_app_get(db, app_id, &a, err), AIGW_EDB);
+	CHECK_INT(db_commit(db, err), AIGW_EDB);
+	db_rollback(db);
+	CHECK_INT(db_app_get(db, app_id, &a, err), AIGW_OK);
+}
+
+int main(void)
+{
+	const char *path = getenv("AIGW_TEST_CONFIG");
+	char err[AIGW_ERRLEN];
+	unsigned char rnd[6];
+
+	if (!path || !path[0])
+		return 77;
+	check_program = "test_db_live";
+	conf_defaults(&conf);
+	if (conf_load(&conf, path, err) != AIGW_OK) {
+		fprintf(stderr, "test_db_live: %s\n", err);
+		return 1;
+	}
+	if (sodium_init() < 0)
+		return 1;
+	randombytes_buf(rnd, sizeof rnd);
+	memcpy(app_id, "t_", 2);
+	sodium_bin2hex(app_id + 2, sizeof app_id - 2, rnd, sizeof rnd);
+	db = db_new(&conf);
+
+	RUN(test_migrate_twice_is_up_to_date);
+	RUN(test_app_lifecycle);
+	RUN(test_key_lifecycle);
+	RUN(test_ai_config_round_trip);
+	RUN(test_rollback_discards);
+	RUN(test_reconnects_after_kill);
+	RUN(test_no_retry_inside_transaction);
+
+	db_free(db);
+	conf_free(&conf);
+	CHECK_DONE();
+}
