@@ -16,25 +16,25 @@
 #include "migrate.h"
 
 static const char USAGE[] =
-	"usage: aigw-admin [--config FILE] COMMAND\n"
-	"\n"
-	"commands:\n"
-	"  migrate                       apply the database migrations not yet applied\n"
-	"  app create [--id ID] [--name NAME] [--plan free|pro|enterprise]\n"
-	"                                create an app (default plan free); prints its id\n"
-	"  app list                      list the apps\n"
-	"  app show ID                   show one app\n"
-	"  app set-plan ID PLAN          move an app to another plan\n"
-	"  key create --app ID [--role client|admin] [--name NAME]\n"
-	"                                create an API key (default role client);\n"
-	"                                prints the token, which is shown only once\n"
-	"  key list --app ID             list an app's keys\n"
-	"  key revoke KEY_ID             revoke a key; it stops working at once\n"
-	"  keyring rotate                add a new keyring key and re-seal every BYOK\n"
-	"                                key under it (restart aigw.fcgi afterwards)\n"
-	"\n"
-	"The config file is --config FILE, else $AIGW_CONFIG, else " AIGW_DEFAULT_CONFIG ".\n"
-	"Exit status: 0 done, 1 error, 2 bad usage.\n";
+        "usage: aigw-admin [--config FILE] COMMAND\n"
+        "\n"
+        "commands:\n"
+        "  migrate                       apply the database migrations not yet applied\n"
+        "  app create [--id ID] [--name NAME] [--plan free|pro|enterprise]\n"
+        "                                create an app (default plan free); prints its id\n"
+        "  app list                      list the apps\n"
+        "  app show ID                   show one app\n"
+        "  app set-plan ID PLAN          move an app to another plan\n"
+        "  key create --app ID [--role client|admin] [--name NAME]\n"
+        "                                create an API key (default role client);\n"
+        "                                prints the token, which is shown only once\n"
+        "  key list --app ID             list an app's keys\n"
+        "  key revoke KEY_ID             revoke a key; it stops working at once\n"
+        "  keyring rotate                add a new keyring key and re-seal every BYOK\n"
+        "                                key under it (restart aigw.fcgi afterwards)\n"
+        "\n"
+        "The config file is --config FILE, else $AIGW_CONFIG, else " AIGW_DEFAULT_CONFIG ".\n"
+        "Exit status: 0 done, 1 error, 2 bad usage.\n";
 
 static void vreport(const char *fmt, va_list ap)
 {
@@ -84,8 +84,8 @@ static int match_opt(int argc, char **argv, int *i, const struct admin_opt *o)
 	return 1;
 }
 
-int admin_parse(int argc, char **argv, const struct admin_opt *opts, const char **pos,
-		int min_pos, int max_pos)
+int admin_parse(int argc, char **argv, const struct admin_opt *opts, const char **pos, int min_pos,
+                int max_pos)
 {
 	int i, n_pos = 0, m;
 	bool options_done = false;

@@ -40,8 +40,8 @@ int admin_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 /* Parses argv[0..argc) (after the subcommand words) into opts (NULL-name
  * terminated) and between min_pos and max_pos positional arguments stored in
  * pos. Returns ADMIN_OK, ADMIN_USAGE (reported) or ADMIN_HELP. */
-int admin_parse(int argc, char **argv, const struct admin_opt *opts, const char **pos,
-		int min_pos, int max_pos);
+int admin_parse(int argc, char **argv, const struct admin_opt *opts, const char **pos, int min_pos,
+                int max_pos);
 /* Loads the config and opens the database (lazily connected). Reports and
  * returns ADMIN_ERR on failure. */
 int admin_open(struct admin *a);

@@ -54,7 +54,7 @@ static int app_create(struct admin *a, int argc, char **argv)
 {
 	const char *id = NULL, *name = NULL, *plan = NULL;
 	const struct admin_opt opts[] = {
-		{"--id", &id}, {"--name", &name}, {"--plan", &plan}, {NULL, NULL}};
+	        {"--id", &id}, {"--name", &name}, {"--plan", &plan}, {NULL, NULL}};
 	char gen[APP_ID_MAX + 1], err[AIGW_ERRLEN];
 	aigw_rc rc;
 	int r;
@@ -73,7 +73,7 @@ static int app_create(struct admin *a, int argc, char **argv)
 		name = id;
 	if (!admin_text_ok(name, ADMIN_NAME_MAX))
 		return admin_usage_error("the name must be 1-%d bytes without control characters",
-					 ADMIN_NAME_MAX);
+		                         ADMIN_NAME_MAX);
 	if (!plan)
 		plan = "free";
 	r = check_plan(plan);
@@ -112,6 +112,9 @@ static int app_list(struct admin *a, int argc, char **argv)
 	r = admin_open(a);
 	if (r != ADMIN_OK)
 		return r;
+	/* Nothing on stdout when the database is unreachable. */
+	if (db_ping(a->db, err) != AIGW_OK)
+		return admin_error("%s", err);
 	printf("id\tname\tplan\tcreated_at\n");
 	if (db_app_list(a->db, print_app_row, NULL, err) != AIGW_OK) {
 		fflush(stdout);

@@ -42,14 +42,14 @@ static aigw_rc reseal_app(struct rotation *rot, const char *app_id, char *err)
 	if (rc != AIGW_OK || !c.byok_sealed || c.byok_key_id == rot->cur->id)
 		goto out;
 	rc = byok_open(rot->kr, c.byok_key_id, app_id, c.byok_sealed, c.byok_sealed_len, &plain,
-		       &plain_len, err);
+	               &plain_len, err);
 	if (rc != AIGW_OK)
 		goto out;
 	rc = byok_seal(rot->cur, app_id, plain, plain_len, &sealed, &sealed_len, err);
 	if (rc != AIGW_OK)
 		goto out;
 	rc = db_ai_config_reseal_byok(rot->db, app_id, c.byok_key_id, sealed, sealed_len,
-				      rot->cur->id, err);
+	                              rot->cur->id, err);
 	if (rc == AIGW_OK)
 		rc = db_commit(rot->db, err);
 	if (rc == AIGW_OK)
@@ -123,11 +123,11 @@ static int keyring_rotate(struct admin *a, int argc, char **argv)
 	printf("rotated to key %d, re-sealed %lld BYOK keys\n", rot.cur->id, rot.resealed);
 	fflush(stdout);
 	fprintf(stderr, "aigw-admin: restart aigw.fcgi so that running workers load key %d\n",
-		rot.cur->id);
+	        rot.cur->id);
 	if (rot.failed > 0)
 		r = admin_error("%lld BYOK keys could not be re-sealed%s%s; they stay under their "
-				"old key (run keyring rotate again once fixed)",
-				rot.failed, rot.err[0] ? ": " : "", rot.err);
+		                "old key (run keyring rotate again once fixed)",
+		                rot.failed, rot.err[0] ? ": " : "", rot.err);
 out:
 	keyring_free(&kr);
 	return r;

@@ -38,7 +38,7 @@ static int check_app_opt(const char *app)
 		return admin_usage_error("--app ID is required");
 	if (!app_id_valid(app))
 		return admin_usage_error("invalid app id '%.80s' (expected [A-Za-z0-9_-]{1,64})",
-					 app);
+		                         app);
 	return ADMIN_OK;
 }
 
@@ -71,7 +71,7 @@ static int key_create(struct admin *a, int argc, char **argv)
 {
 	const char *app = NULL, *role_s = NULL, *name = NULL;
 	const struct admin_opt opts[] = {
-		{"--app", &app}, {"--role", &role_s}, {"--name", &name}, {NULL, NULL}};
+	        {"--app", &app}, {"--role", &role_s}, {"--name", &name}, {NULL, NULL}};
 	char token[APIKEY_TOKEN_LEN + 1], prefix[APIKEY_DISPLAY_PREFIX_LEN + 1];
 	unsigned char hash[APIKEY_HASH_LEN];
 	char err[AIGW_ERRLEN];
@@ -96,7 +96,7 @@ static int key_create(struct admin *a, int argc, char **argv)
 		name = key_role_name(role);
 	if (!admin_text_ok(name, ADMIN_NAME_MAX))
 		return admin_usage_error("the name must be 1-%d bytes without control characters",
-					 ADMIN_NAME_MAX);
+		                         ADMIN_NAME_MAX);
 
 	r = admin_open(a);
 	if (r != ADMIN_OK)
@@ -187,7 +187,7 @@ static int key_revoke(struct admin *a, int argc, char **argv)
 	id = strtoll(arg, &end, 10);
 	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 || id <= 0)
 		return admin_usage_error("invalid key id '%.80s' (expected a positive number)",
-					 arg);
+		                         arg);
 	r = admin_open(a);
 	if (r != ADMIN_OK)
 		return r;

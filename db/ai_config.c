@@ -14,13 +14,13 @@
 #include "db.h"
 #include "stmt.h"
 
-#define AI_CONFIG_COLS                                                                    \
-	"default_model, max_tokens_per_request, allowed_models, byok_sealed, byok_key_id, " \
+#define AI_CONFIG_COLS                                                                             \
+	"default_model, max_tokens_per_request, allowed_models, byok_sealed, byok_key_id, "        \
 	"byok_last4, byok_updated_at, updated_at"
 
 static const char SQL_CFG_GET[] = "SELECT " AI_CONFIG_COLS " FROM ai_config WHERE app_id = ?";
 static const char SQL_CFG_GET_LOCKED[] =
-	"SELECT " AI_CONFIG_COLS " FROM ai_config WHERE app_id = ? FOR UPDATE";
+        "SELECT " AI_CONFIG_COLS " FROM ai_config WHERE app_id = ? FOR UPDATE";
 /* Taken before the ai_config row: the app row always exists, so two first
  * PUTs of an app queue on it instead of deadlocking on a gap lock. */
 static const char SQL_CFG_LOCK_APP[] = "SELECT id FROM apps WHERE id = ? FOR UPDATE";
@@ -29,20 +29,20 @@ static const char SQL_CFG_LOCK_APP[] = "SELECT id FROM apps WHERE id = ? FOR UPD
  * kept when the sealed bytes are unchanged, NULL when cleared, now otherwise.
  * Sealing uses a fresh nonce, so setting the same key again counts as new. */
 static const char SQL_CFG_PUT[] =
-	"INSERT INTO ai_config (app_id, " AI_CONFIG_COLS ") "
-	"VALUES (?, ?, ?, ?, ?, ?, ?, IF(? IS NULL, NULL, UTC_TIMESTAMP(6)), UTC_TIMESTAMP(6)) "
-	"ON DUPLICATE KEY UPDATE "
-	"byok_updated_at = IF(VALUES(byok_sealed) IS NULL, NULL, "
-	"IF(byok_sealed <=> VALUES(byok_sealed), byok_updated_at, UTC_TIMESTAMP(6))), "
-	"default_model = VALUES(default_model), "
-	"max_tokens_per_request = VALUES(max_tokens_per_request), "
-	"allowed_models = VALUES(allowed_models), byok_sealed = VALUES(byok_sealed), "
-	"byok_key_id = VALUES(byok_key_id), byok_last4 = VALUES(byok_last4), "
-	"updated_at = UTC_TIMESTAMP(6)";
+        "INSERT INTO ai_config (app_id, " AI_CONFIG_COLS ") "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, IF(? IS NULL, NULL, UTC_TIMESTAMP(6)), UTC_TIMESTAMP(6)) "
+        "ON DUPLICATE KEY UPDATE "
+        "byok_updated_at = IF(VALUES(byok_sealed) IS NULL, NULL, "
+        "IF(byok_sealed <=> VALUES(byok_sealed), byok_updated_at, UTC_TIMESTAMP(6))), "
+        "default_model = VALUES(default_model), "
+        "max_tokens_per_request = VALUES(max_tokens_per_request), "
+        "allowed_models = VALUES(allowed_models), byok_sealed = VALUES(byok_sealed), "
+        "byok_key_id = VALUES(byok_key_id), byok_last4 = VALUES(byok_last4), "
+        "updated_at = UTC_TIMESTAMP(6)";
 static const char SQL_CFG_BYOK_APPS[] =
-	"SELECT app_id FROM ai_config WHERE byok_sealed IS NOT NULL ORDER BY app_id";
-static const char SQL_CFG_RESEAL[] =
-	"UPDATE ai_config SET byok_sealed = ?, byok_key_id = ? WHERE app_id = ? AND byok_key_id = ?";
+        "SELECT app_id FROM ai_config WHERE byok_sealed IS NOT NULL ORDER BY app_id";
+static const char SQL_CFG_RESEAL[] = "UPDATE ai_config SET byok_sealed = ?, byok_key_id = ? WHERE "
+                                     "app_id = ? AND byok_key_id = ?";
 
 /* How many apps keyring rotation visits in one pass, at most. */
 #define BYOK_APPS_MAX 1000000
@@ -62,8 +62,8 @@ void ai_config_free(struct ai_config *c)
 }
 
 /* Parses the allowed_models column into c. */
-static aigw_rc allowed_parse(const char *json, size_t len, const char *app_id,
-			     struct ai_config *c, char *err)
+static aigw_rc allowed_parse(const char *json, size_t len, const char *app_id, struct ai_config *c,
+                             char *err)
 {
 	const cJSON *item;
 	cJSON *arr;
@@ -72,8 +72,10 @@ static aigw_rc allowed_parse(const char *json, size_t len, const char *app_id,
 
 	arr = cJSON_ParseWithLength(json, len);
 	if (!cJSON_IsArray(arr)) {
-		rc = aigw_fail(err, AIGW_EDB, "ai_config.allowed_models of app '%.64s' is not a "
-					      "JSON array", app_id);
+		rc = aigw_fail(err, AIGW_EDB,
+		               "ai_config.allowed_models of app '%.64s' is not a "
+		               "JSON array",
+		               app_id);
 		goto out;
 	}
 	n = cJSON_GetArraySize(arr);
@@ -81,8 +83,10 @@ static aigw_rc allowed_parse(const char *json, size_t len, const char *app_id,
 	cJSON_ArrayForEach(item, arr)
 	{
 		if (!cJSON_IsString(item)) {
-			rc = aigw_fail(err, AIGW_EDB, "ai_config.allowed_models of app '%.64s' "
-						      "holds a non-string", app_id);
+			rc = aigw_fail(err, AIGW_EDB,
+			               "ai_config.allowed_models of app '%.64s' "
+			               "holds a non-string",
+			               app_id);
 			goto out;
 		}
 		c->allowed_models[c->n_allowed++] = xstrdup(item->valuestring);
@@ -128,8 +132,8 @@ static aigw_rc lock_app(struct db *db, const char *app_id, char *err)
 	return rc;
 }
 
-aigw_rc db_ai_config_get(struct db *db, const char *app_id, bool for_update,
-			 struct ai_config *out, char *err)
+aigw_rc db_ai_config_get(struct db *db, const char *app_id, bool for_update, struct ai_config *out,
+                         char *err)
 {
 	char *allowed = NULL, *sealed = NULL;
 	size_t allowed_len = 0, sealed_len = 0;
@@ -191,12 +195,12 @@ aigw_rc db_ai_config_put(struct db *db, const char *app_id, const struct ai_conf
 		return aigw_fail(err, AIGW_EINVAL, "maxTokensPerRequest must be positive");
 	if (has_byok && (c->byok_sealed_len == 0 || c->byok_sealed_len > BYOK_SEALED_MAX))
 		return aigw_fail(err, AIGW_ETOOBIG, "sealed BYOK key of %zu bytes (max %d)",
-				 c->byok_sealed_len, BYOK_SEALED_MAX);
+		                 c->byok_sealed_len, BYOK_SEALED_MAX);
 	/* last4 is for display only; a byte of a multi-byte character would
 	 * not be valid utf8mb4, so anything but printable ASCII shows as '*'. */
 	for (i = 0; i < 4 && c->byok_last4[i]; i++)
 		last4[i] = (c->byok_last4[i] > 0x20 && c->byok_last4[i] < 0x7f) ? c->byok_last4[i]
-										 : '*';
+		                                                                : '*';
 	last4[i] = '\0';
 	allowed = allowed_json(c);
 	if (c->n_allowed > 0 && !allowed)
@@ -237,7 +241,7 @@ static aigw_rc byok_app_ids(struct db *db, char ***ids_out, size_t *n_out, char 
 		if (n == BYOK_APPS_MAX) {
 			free(id);
 			rc = aigw_fail(err, AIGW_ETOOBIG, "more than %d apps with a BYOK key",
-				       BYOK_APPS_MAX);
+			               BYOK_APPS_MAX);
 			break;
 		}
 		if (n == cap) {
@@ -256,8 +260,8 @@ static aigw_rc byok_app_ids(struct db *db, char ***ids_out, size_t *n_out, char 
 }
 
 aigw_rc db_ai_config_each_byok(struct db *db,
-			       int (*fn)(const char *app_id, const struct ai_config *c, void *arg),
-			       void *arg, char *err)
+                               int (*fn)(const char *app_id, const struct ai_config *c, void *arg),
+                               void *arg, char *err)
 {
 	struct ai_config c;
 	char **ids = NULL;
@@ -281,15 +285,15 @@ aigw_rc db_ai_config_each_byok(struct db *db,
 }
 
 aigw_rc db_ai_config_reseal_byok(struct db *db, const char *app_id, int old_key_id,
-				 const unsigned char *sealed, size_t sealed_len, int new_key_id,
-				 char *err)
+                                 const unsigned char *sealed, size_t sealed_len, int new_key_id,
+                                 char *err)
 {
 	struct q q;
 	aigw_rc rc;
 
 	if (!sealed || sealed_len == 0 || sealed_len > BYOK_SEALED_MAX)
 		return aigw_fail(err, AIGW_ETOOBIG, "sealed BYOK key of %zu bytes (max %d)",
-				 sealed_len, BYOK_SEALED_MAX);
+		                 sealed_len, BYOK_SEALED_MAX);
 	q_init(&q, db, SQL_CFG_RESEAL);
 	q_in_blob(&q, sealed, sealed_len);
 	q_in_int(&q, new_key_id);
@@ -298,8 +302,8 @@ aigw_rc db_ai_config_reseal_byok(struct db *db, const char *app_id, int old_key_
 	rc = q_exec(&q, err);
 	if (rc == AIGW_OK && q_affected(&q) == 0)
 		rc = aigw_fail(err, AIGW_ENOTFOUND,
-			       "app '%.64s' has no BYOK key sealed under key %d any more", app_id,
-			       old_key_id);
+		               "app '%.64s' has no BYOK key sealed under key %d any more", app_id,
+		               old_key_id);
 	q_end(&q);
 	return rc;
 }

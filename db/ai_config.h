@@ -21,8 +21,8 @@ struct ai_config {
 	size_t byok_sealed_len;
 	int byok_key_id;
 	char byok_last4[5];
-	char byok_updated_at[32];   /* UTC */
-	char updated_at[32];        /* UTC; "" when the app has no row yet */
+	char byok_updated_at[32]; /* UTC */
+	char updated_at[32];      /* UTC; "" when the app has no row yet */
 };
 
 void ai_config_free(struct ai_config *c);
@@ -32,8 +32,8 @@ void ai_config_free(struct ai_config *c);
  * for_update (inside db_begin/db_commit) first locks the app's row in apps,
  * then the ai_config row, so concurrent PUTs of one app serialize; with
  * for_update an unknown app is AIGW_ENOTFOUND. */
-aigw_rc db_ai_config_get(struct db *db, const char *app_id, bool for_update,
-			 struct ai_config *out, char *err);
+aigw_rc db_ai_config_get(struct db *db, const char *app_id, bool for_update, struct ai_config *out,
+                         char *err);
 /* Writes the whole row (insert or replace); c is borrowed. Unset fields
  * (NULL, 0, no entries) are stored as NULL. updated_at is always set to
  * UTC_TIMESTAMP(6); byok_updated_at is decided in SQL by comparing the stored
@@ -45,14 +45,14 @@ aigw_rc db_ai_config_put(struct db *db, const char *app_id, const struct ai_conf
  * fn returns non-zero). The app list is read first, so fn may use db,
  * including its own transactions. c is borrowed for the call. */
 aigw_rc db_ai_config_each_byok(struct db *db,
-			       int (*fn)(const char *app_id, const struct ai_config *c, void *arg),
-			       void *arg, char *err);
+                               int (*fn)(const char *app_id, const struct ai_config *c, void *arg),
+                               void *arg, char *err);
 /* For keyring rotation: replaces the sealed bytes and key id of app_id's BYOK
  * key if it is still sealed under old_key_id, leaving byok_updated_at and
  * updated_at alone (the key itself did not change). AIGW_ENOTFOUND if the
  * row no longer holds a key under old_key_id. */
 aigw_rc db_ai_config_reseal_byok(struct db *db, const char *app_id, int old_key_id,
-				 const unsigned char *sealed, size_t sealed_len, int new_key_id,
-				 char *err);
+                                 const unsigned char *sealed, size_t sealed_len, int new_key_id,
+                                 char *err);
 
 #endif

@@ -10,18 +10,18 @@
 #include "stmt.h"
 
 static const char SQL_KEY_INSERT[] =
-	"INSERT INTO api_keys (app_id, role, name, prefix, key_hash, hash_key_id, created_at) "
-	"VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
+        "INSERT INTO api_keys (app_id, role, name, prefix, key_hash, hash_key_id, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
 static const char SQL_KEY_FIND_ACTIVE[] =
-	"SELECT id, app_id, role, name, prefix, created_at, revoked_at FROM api_keys "
-	"WHERE key_hash = ? AND revoked_at IS NULL";
+        "SELECT id, app_id, role, name, prefix, created_at, revoked_at FROM api_keys "
+        "WHERE key_hash = ? AND revoked_at IS NULL";
 static const char SQL_KEY_LIST[] =
-	"SELECT id, app_id, role, name, prefix, created_at, revoked_at FROM api_keys "
-	"WHERE app_id = ? ORDER BY id";
+        "SELECT id, app_id, role, name, prefix, created_at, revoked_at FROM api_keys "
+        "WHERE app_id = ? ORDER BY id";
 /* COALESCE keeps the first revocation time; with CLIENT_FOUND_ROWS the
  * matched-row count still tells an unknown id from a second revoke. */
 static const char SQL_KEY_REVOKE[] =
-	"UPDATE api_keys SET revoked_at = COALESCE(revoked_at, UTC_TIMESTAMP(6)) WHERE id = ?";
+        "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, UTC_TIMESTAMP(6)) WHERE id = ?";
 
 const char *key_role_name(enum key_role r)
 {
@@ -45,8 +45,8 @@ enum key_role key_role_parse(const char *s)
 }
 
 aigw_rc db_key_insert(struct db *db, const char *app_id, enum key_role role, const char *name,
-		      const char *prefix, const unsigned char *hash, int hash_key_id,
-		      long long *id_out, char *err)
+                      const char *prefix, const unsigned char *hash, int hash_key_id,
+                      long long *id_out, char *err)
 {
 	struct q q;
 	aigw_rc rc;
@@ -82,8 +82,7 @@ static void key_bind_out(struct q *q, struct api_key *k, char *role, size_t role
 	q_out_time(q, k->revoked_at, NULL);
 }
 
-aigw_rc db_key_find_active(struct db *db, const unsigned char *hash, struct api_key *out,
-			   char *err)
+aigw_rc db_key_find_active(struct db *db, const unsigned char *hash, struct api_key *out, char *err)
 {
 	char role[16];
 	struct q q;
@@ -103,7 +102,7 @@ aigw_rc db_key_find_active(struct db *db, const unsigned char *hash, struct api_
 }
 
 aigw_rc db_key_list(struct db *db, const char *app_id,
-		    int (*fn)(const struct api_key *k, void *arg), void *arg, char *err)
+                    int (*fn)(const struct api_key *k, void *arg), void *arg, char *err)
 {
 	struct api_key k;
 	char role[16];

@@ -18,25 +18,26 @@ struct api_key {
 	char app_id[65];
 	enum key_role role;
 	char name[129];
-	char prefix[17];       /* first characters of the token, for display */
+	char prefix[17]; /* first characters of the token, for display */
 	char created_at[32];
-	char revoked_at[32];   /* "" while active */
+	char revoked_at[32]; /* "" while active */
 };
 
 const char *key_role_name(enum key_role r);
-enum key_role key_role_parse(const char *s);  /* KEY_ROLE_NONE if unknown */
+enum key_role key_role_parse(const char *s); /* KEY_ROLE_NONE if unknown */
 
 /* hash is API_KEY_HASH_LEN bytes made with keyring key hash_key_id. */
 aigw_rc db_key_insert(struct db *db, const char *app_id, enum key_role role, const char *name,
-		      const char *prefix, const unsigned char *hash, int hash_key_id,
-		      long long *id_out, char *err);
+                      const char *prefix, const unsigned char *hash, int hash_key_id,
+                      long long *id_out, char *err);
 /* Finds an active (not revoked) key by hash. AIGW_ENOTFOUND if none. */
-aigw_rc db_key_find_active(struct db *db, const unsigned char *hash, struct api_key *out, char *err);
+aigw_rc db_key_find_active(struct db *db, const unsigned char *hash, struct api_key *out,
+                           char *err);
 /* Calls fn for each key of app_id (revoked ones too) ordered by id; stops
  * early if fn returns non-zero. k is valid during the call only; fn must not
  * use db. */
 aigw_rc db_key_list(struct db *db, const char *app_id,
-		    int (*fn)(const struct api_key *k, void *arg), void *arg, char *err);
+                    int (*fn)(const struct api_key *k, void *arg), void *arg, char *err);
 /* AIGW_ENOTFOUND if no such key; revoking twice is OK (keeps the first time). */
 aigw_rc db_key_revoke(struct db *db, long long id, char *err);
 

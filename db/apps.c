@@ -10,23 +10,22 @@
 #include "stmt.h"
 
 static const char SQL_APP_INSERT[] =
-	"INSERT INTO apps (id, name, plan_id, billing_anchor, created_at, updated_at) "
-	"VALUES (?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))";
+        "INSERT INTO apps (id, name, plan_id, billing_anchor, created_at, updated_at) "
+        "VALUES (?, ?, ?, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))";
 /* The creation itself is the first plan change (old_plan NULL), stamped with
  * the app's own created_at. */
 static const char SQL_APP_FIRST_PLAN[] =
-	"INSERT INTO app_plan_changes (app_id, old_plan, new_plan, changed_at) "
-	"SELECT id, NULL, plan_id, created_at FROM apps WHERE id = ?";
-static const char SQL_APP_GET[] =
-	"SELECT id, name, plan_id, created_at FROM apps WHERE id = ?";
+        "INSERT INTO app_plan_changes (app_id, old_plan, new_plan, changed_at) "
+        "SELECT id, NULL, plan_id, created_at FROM apps WHERE id = ?";
+static const char SQL_APP_GET[] = "SELECT id, name, plan_id, created_at FROM apps WHERE id = ?";
 static const char SQL_APP_LIST[] = "SELECT id, name, plan_id, created_at FROM apps ORDER BY id";
 static const char SQL_APP_PLAN_LOCK[] = "SELECT plan_id FROM apps WHERE id = ? FOR UPDATE";
 static const char SQL_PLAN_EXISTS[] = "SELECT id FROM plans WHERE id = ?";
 static const char SQL_APP_SET_PLAN[] =
-	"UPDATE apps SET plan_id = ?, updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
+        "UPDATE apps SET plan_id = ?, updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
 static const char SQL_APP_PLAN_CHANGE[] =
-	"INSERT INTO app_plan_changes (app_id, old_plan, new_plan, changed_at) "
-	"VALUES (?, ?, ?, UTC_TIMESTAMP(6))";
+        "INSERT INTO app_plan_changes (app_id, old_plan, new_plan, changed_at) "
+        "VALUES (?, ?, ?, UTC_TIMESTAMP(6))";
 
 bool app_id_valid(const char *id)
 {
@@ -56,8 +55,7 @@ static aigw_rc plan_check(struct db *db, const char *plan, char *err)
 	return rc;
 }
 
-aigw_rc db_app_create(struct db *db, const char *id, const char *name, const char *plan,
-		      char *err)
+aigw_rc db_app_create(struct db *db, const char *id, const char *name, const char *plan, char *err)
 {
 	struct q q;
 	aigw_rc rc;
@@ -119,8 +117,7 @@ aigw_rc db_app_get(struct db *db, const char *id, struct app *out, char *err)
 	return rc;
 }
 
-aigw_rc db_app_list(struct db *db, int (*fn)(const struct app *a, void *arg), void *arg,
-		    char *err)
+aigw_rc db_app_list(struct db *db, int (*fn)(const struct app *a, void *arg), void *arg, char *err)
 {
 	struct app a;
 	struct q q;

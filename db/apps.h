@@ -13,8 +13,8 @@ struct db;
 struct app {
 	char id[APP_ID_MAX + 1];
 	char name[129];
-	char plan[17];        /* plans.id: free | pro | enterprise */
-	char created_at[32];  /* UTC, "YYYY-MM-DD HH:MM:SS.ffffff" */
+	char plan[17];       /* plans.id: free | pro | enterprise */
+	char created_at[32]; /* UTC, "YYYY-MM-DD HH:MM:SS.ffffff" */
 };
 
 /* True if id matches [A-Za-z0-9_-]{1,64}. */

@@ -26,11 +26,10 @@
  * whatever the server's zone; strict mode so an over-long value is an error,
  * never silently cut; a lock wait shorter than the read timeout so a blocked
  * FOR UPDATE reports a lock timeout instead of looking like a dead server. */
-static const char SESSION_SQL[] =
-	"SET time_zone = '+00:00', "
-	"sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
-	"ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', "
-	"innodb_lock_wait_timeout = 10";
+static const char SESSION_SQL[] = "SET time_zone = '+00:00', "
+                                  "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+                                  "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', "
+                                  "innodb_lock_wait_timeout = 10";
 
 struct db_stmt_slot {
 	const char *sql; /* static string: the address is the key */
@@ -166,7 +165,7 @@ static aigw_rc db_connect(struct db *db, char *err)
 
 	/* Connector/C error texts name user and host, never the password. */
 	if (!mysql_real_connect(m, host, c->db_user, c->db_password, c->db_name,
-				socket ? 0 : (unsigned int)c->db_port, socket, flags)) {
+	                        socket ? 0 : (unsigned int)c->db_port, socket, flags)) {
 		rc = aigw_fail(err, AIGW_EDB, "database unavailable: %s", mysql_error(m));
 		goto fail;
 	}
@@ -189,7 +188,7 @@ aigw_rc db_conn(struct db *db, MYSQL **out, char *err)
 	if (!db->conn) {
 		if (db->in_tx)
 			return aigw_fail(err, AIGW_EDB,
-					 "database connection lost inside a transaction");
+			                 "database connection lost inside a transaction");
 		rc = db_connect(db, err);
 		if (rc != AIGW_OK)
 			return rc;
@@ -199,7 +198,7 @@ aigw_rc db_conn(struct db *db, MYSQL **out, char *err)
 }
 
 aigw_rc db_stmt(struct db *db, const char *sql, MYSQL_STMT **out, bool *owned, unsigned *err_no,
-		char *err)
+                char *err)
 {
 	MYSQL_STMT *st;
 	MYSQL *m;
@@ -224,7 +223,7 @@ aigw_rc db_stmt(struct db *db, const char *sql, MYSQL_STMT **out, bool *owned, u
 	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
 		*err_no = mysql_stmt_errno(st);
 		rc = aigw_fail(err, AIGW_EDB, "database: prepare failed (%u): %s", *err_no,
-			       mysql_stmt_error(st));
+		               mysql_stmt_error(st));
 		mysql_stmt_close(st);
 		return rc;
 	}
@@ -256,7 +255,7 @@ static aigw_rc db_simple(struct db *db, const char *sql, char *err)
 			return AIGW_OK;
 		e = mysql_errno(m);
 		rc = aigw_fail(err, AIGW_EDB, "database: %s failed (%u): %s", sql, e,
-			       mysql_error(m));
+		               mysql_error(m));
 		if (!db_errno_gone(e))
 			return rc;
 		db_drop(db);
@@ -313,8 +312,7 @@ aigw_rc db_commit(struct db *db, char *err)
 	if (mysql_commit(db->conn) == 0)
 		return AIGW_OK;
 	e = mysql_errno(db->conn);
-	rc = aigw_fail(err, AIGW_EDB, "database: commit failed (%u): %s", e,
-		       mysql_error(db->conn));
+	rc = aigw_fail(err, AIGW_EDB, "database: commit failed (%u): %s", e, mysql_error(db->conn));
 	if (db_errno_gone(e))
 		db_drop(db);
 	else

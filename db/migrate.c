@@ -19,18 +19,18 @@
 #define APPLIED_MAX 100000
 
 static const char SQL_SCHEMA_MIGRATIONS[] =
-	"CREATE TABLE IF NOT EXISTS schema_migrations ("
-	" version INT NOT NULL COMMENT 'NNN of the applied sql/NNN_name.sql',"
-	" name VARCHAR(128) NOT NULL COMMENT 'Migration file name without .sql',"
-	" applied_at DATETIME(6) NOT NULL COMMENT 'UTC time the migration finished',"
-	" PRIMARY KEY (version)"
-	") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
-	" COMMENT='Schema migrations applied by aigw-admin migrate, one row each'";
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INT NOT NULL COMMENT 'NNN of the applied sql/NNN_name.sql',"
+        " name VARCHAR(128) NOT NULL COMMENT 'Migration file name without .sql',"
+        " applied_at DATETIME(6) NOT NULL COMMENT 'UTC time the migration finished',"
+        " PRIMARY KEY (version)"
+        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
+        " COMMENT='Schema migrations applied by aigw-admin migrate, one row each'";
 static const char SQL_LOCK[] = "SELECT GET_LOCK('aigw_migrate', 30)";
 static const char SQL_UNLOCK[] = "SELECT RELEASE_LOCK('aigw_migrate')";
 static const char SQL_APPLIED[] = "SELECT version FROM schema_migrations ORDER BY version";
 static const char SQL_RECORD[] = "INSERT INTO schema_migrations (version, name, applied_at) "
-				 "VALUES (?, ?, UTC_TIMESTAMP(6))";
+                                 "VALUES (?, ?, UTC_TIMESTAMP(6))";
 
 /* Runs text (one or more statements) and drains every result. */
 static aigw_rc run_sql(MYSQL *m, const char *what, const char *text, char *err)
@@ -54,8 +54,8 @@ static aigw_rc run_sql(MYSQL *m, const char *what, const char *text, char *err)
 			goto fail;
 	}
 fail:
-	return aigw_fail(err, AIGW_EDB, "%s: statement %d failed (%u): %s", what, n,
-			 mysql_errno(m), mysql_error(m));
+	return aigw_fail(err, AIGW_EDB, "%s: statement %d failed (%u): %s", what, n, mysql_errno(m),
+	                 mysql_error(m));
 }
 
 /* SELECT of one integer (the lock functions); *v is -1 for SQL NULL. */
@@ -91,7 +91,7 @@ static aigw_rc applied_versions(struct db *db, long long **out, size_t *n_out, c
 			break;
 		if (n == APPLIED_MAX) {
 			rc = aigw_fail(err, AIGW_ETOOBIG, "more than %d rows in schema_migrations",
-				       APPLIED_MAX);
+			               APPLIED_MAX);
 			break;
 		}
 		if (n == cap) {
@@ -133,8 +133,7 @@ static aigw_rc record(struct db *db, const struct migration *mg, char *err)
 }
 
 /* Warns about versions the database has but this build does not know. */
-static void warn_unknown(const long long *vs, size_t n, const struct migration *list,
-			 size_t n_list)
+static void warn_unknown(const long long *vs, size_t n, const struct migration *list, size_t n_list)
 {
 	size_t i, j;
 
@@ -143,12 +142,12 @@ static void warn_unknown(const long long *vs, size_t n, const struct migration *
 			;
 		if (j == n_list)
 			log_warn("migrate: the database has migration %lld, unknown to this build",
-				 vs[i]);
+			         vs[i]);
 	}
 }
 
 aigw_rc db_migrate_list(const struct aigw_conf *conf, const struct migration *list, size_t n,
-			FILE *out, char *err)
+                        FILE *out, char *err)
 {
 	struct db *db = db_new_multi(conf);
 	long long *done = NULL, lock = 0;
@@ -161,7 +160,7 @@ aigw_rc db_migrate_list(const struct aigw_conf *conf, const struct migration *li
 	for (i = 1; i < n; i++) {
 		if (list[i].version <= list[i - 1].version) {
 			rc = aigw_fail(err, AIGW_EINVAL, "migrations out of order at %s",
-				       list[i].name);
+			               list[i].name);
 			goto out;
 		}
 	}
@@ -173,8 +172,8 @@ aigw_rc db_migrate_list(const struct aigw_conf *conf, const struct migration *li
 	rc = select_int(db, SQL_LOCK, &lock, err);
 	if (rc == AIGW_OK && lock != 1)
 		rc = aigw_fail(err, AIGW_EDB,
-			       "another migrate held the lock for %d s; try again later",
-			       MIGRATE_LOCK_TIMEOUT_S);
+		               "another migrate held the lock for %d s; try again later",
+		               MIGRATE_LOCK_TIMEOUT_S);
 	if (rc != AIGW_OK)
 		goto out;
 	locked = true;

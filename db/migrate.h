@@ -28,7 +28,7 @@ extern const size_t migrations_count;
  * there was nothing to do. Stops at the first failure (AIGW_EDB, err names
  * the migration); what was applied before it stays recorded. */
 aigw_rc db_migrate_list(const struct aigw_conf *conf, const struct migration *list, size_t n,
-			FILE *out, char *err);
+                        FILE *out, char *err);
 /* The same with the embedded migrations. */
 aigw_rc db_migrate(const struct aigw_conf *conf, FILE *out, char *err);
 

@@ -192,8 +192,9 @@ static aigw_rc q_try(struct q *q, char *err)
 		return rc;
 	st = q->st;
 	if (mysql_stmt_param_count(st) != q->nin)
-		return aigw_fail(err, AIGW_EDB, "database: statement takes %lu parameters, %zu bound",
-				 mysql_stmt_param_count(st), q->nin);
+		return aigw_fail(err, AIGW_EDB,
+		                 "database: statement takes %lu parameters, %zu bound",
+		                 mysql_stmt_param_count(st), q->nin);
 	if (q->nin > 0 && mysql_stmt_bind_param(st, q->in) != 0)
 		return q_fail_errno(q, mysql_stmt_errno(st), mysql_stmt_error(st), err);
 	if (mysql_stmt_execute(st) != 0)
@@ -203,8 +204,9 @@ static aigw_rc q_try(struct q *q, char *err)
 		return AIGW_OK;
 	if (fields != q->nout) {
 		mysql_stmt_free_result(st);
-		return aigw_fail(err, AIGW_EDB, "database: statement returns %lu columns, %zu bound",
-				 fields, q->nout);
+		return aigw_fail(err, AIGW_EDB,
+		                 "database: statement returns %lu columns, %zu bound", fields,
+		                 q->nout);
 	}
 	q->has_result = true;
 	if (mysql_stmt_bind_result(st, q->out) != 0 || mysql_stmt_store_result(st) != 0)
@@ -238,8 +240,8 @@ aigw_rc q_exec(struct q *q, char *err)
 static void q_format_time(const MYSQL_TIME *t, char *buf)
 {
 	snprintf(buf, DB_TIME_LEN, "%04u-%02u-%02u %02u:%02u:%02u.%06lu", t->year % 10000u,
-		 t->month % 100u, t->day % 100u, t->hour % 100u, t->minute % 100u,
-		 t->second % 100u, t->second_part % 1000000ul);
+	         t->month % 100u, t->day % 100u, t->hour % 100u, t->minute % 100u, t->second % 100u,
+	         t->second_part % 1000000ul);
 }
 
 /* Copies column i (bound without a buffer) into a fresh allocation. */
@@ -264,7 +266,7 @@ static aigw_rc q_fetch_dyn(struct q *q, size_t i, char *err)
 		if (mysql_stmt_fetch_column(q->st, &b, (unsigned)i, 0) != 0) {
 			free(p);
 			return aigw_fail(err, AIGW_EDB, "database: reading column %zu: %s", i,
-					 mysql_stmt_error(q->st));
+			                 mysql_stmt_error(q->st));
 		}
 	}
 	p[len] = '\0';
@@ -298,8 +300,8 @@ static aigw_rc q_fill(struct q *q, char *err)
 			} else if (q->out_len[i] >= c->cap) {
 				((char *)c->dst)[0] = '\0';
 				rc = aigw_fail(err, AIGW_EDB,
-					       "database: column %zu too long (%lu bytes)", i,
-					       q->out_len[i]);
+				               "database: column %zu too long (%lu bytes)", i,
+				               q->out_len[i]);
 			} else {
 				((char *)c->dst)[q->out_len[i]] = '\0';
 			}

@@ -28,27 +28,27 @@
 struct db;
 struct aigw_conf;
 
-#define Q_MAX 16      /* parameters or result columns per statement */
+#define Q_MAX 16       /* parameters or result columns per statement */
 #define DB_TIME_LEN 32 /* "YYYY-MM-DD HH:MM:SS.ffffff" + NUL, with room */
 
 enum q_kind { Q_STR, Q_DYN, Q_INT, Q_TIME };
 
 struct q_col {
 	enum q_kind kind;
-	void *dst;          /* char buf / char ** / long long * / char[DB_TIME_LEN] */
-	size_t cap;         /* Q_STR: buffer size */
-	size_t *len_out;    /* Q_DYN: optional length */
-	bool *is_null;      /* optional */
+	void *dst;       /* char buf / char ** / long long * / char[DB_TIME_LEN] */
+	size_t cap;      /* Q_STR: buffer size */
+	size_t *len_out; /* Q_DYN: optional length */
+	bool *is_null;   /* optional */
 };
 
 struct q {
 	struct db *db;
 	const char *sql;
-	MYSQL_STMT *st;     /* from the cache, or owned when the cache was full */
+	MYSQL_STMT *st; /* from the cache, or owned when the cache was full */
 	bool owned;
 	bool has_result;
-	bool bad;           /* more than Q_MAX binds: a programming error */
-	unsigned err_no;    /* MariaDB error number of the last failure, 0 if none */
+	bool bad;        /* more than Q_MAX binds: a programming error */
+	unsigned err_no; /* MariaDB error number of the last failure, 0 if none */
 	size_t nin, nout;
 	MYSQL_BIND in[Q_MAX];
 	unsigned long in_len[Q_MAX];
@@ -93,7 +93,7 @@ aigw_rc q_exec(struct q *q, char *err);
 aigw_rc q_fetch(struct q *q, char *err);
 /* q_exec then q_fetch of the first row. */
 aigw_rc q_one(struct q *q, char *err);
-unsigned long long q_affected(const struct q *q);  /* matched rows (CLIENT_FOUND_ROWS) */
+unsigned long long q_affected(const struct q *q); /* matched rows (CLIENT_FOUND_ROWS) */
 unsigned long long q_insert_id(const struct q *q);
 /* Frees the result set (and an uncached statement). Always call it. */
 void q_end(struct q *q);
@@ -109,7 +109,7 @@ aigw_rc db_conn(struct db *db, MYSQL **out, char *err);
  * cache is full and the caller must mysql_stmt_close it. *err_no gets the
  * MariaDB error number on failure. */
 aigw_rc db_stmt(struct db *db, const char *sql, MYSQL_STMT **out, bool *owned, unsigned *err_no,
-		char *err);
+                char *err);
 /* Closes the connection and every cached statement (after a lost server). */
 void db_drop(struct db *db);
 /* True if err_no means the connection is dead (server restarted, killed...). */

@@ -9,7 +9,9 @@ libaigw_handlers_a_SOURCES += \
 	handlers/ai_config.c \
 	handlers/health.c \
 	handlers/dispatch.c handlers/dispatch.h \
-	handlers/endpoints.h
+	handlers/endpoints.h \
+	handlers/sse_parser.c handlers/sse_parser.h \
+	handlers/upstream.c handlers/upstream.h
 
 # Unit tests of this layer (none needs a database: test_dispatch points
 # its connection at a closed port to check that everything fails closed).
@@ -18,7 +20,8 @@ HANDLERS_UNIT_TESTS = \
 	tests/unit/test_apikey \
 	tests/unit/test_byok \
 	tests/unit/test_ai_config_rules \
-	tests/unit/test_dispatch
+	tests/unit/test_dispatch \
+	tests/unit/test_sse_parser
 check_PROGRAMS += $(HANDLERS_UNIT_TESTS)
 TESTS += $(HANDLERS_UNIT_TESTS)
 tests_unit_test_keyring_SOURCES = tests/unit/test_keyring.c tests/unit/check.h
@@ -31,6 +34,8 @@ tests_unit_test_ai_config_rules_SOURCES = tests/unit/test_ai_config_rules.c test
 tests_unit_test_ai_config_rules_LDADD = $(HANDLERS_LAYER)
 tests_unit_test_dispatch_SOURCES = tests/unit/test_dispatch.c tests/unit/check.h
 tests_unit_test_dispatch_LDADD = $(HANDLERS_LAYER)
+tests_unit_test_sse_parser_SOURCES = tests/unit/test_sse_parser.c tests/unit/check.h
+tests_unit_test_sse_parser_LDADD = $(HANDLERS_LAYER)
 
 # Runs only this layer's unit tests.
 check-handlers: $(HANDLERS_UNIT_TESTS)

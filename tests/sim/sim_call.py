@@ -187,8 +187,9 @@ class Call:
     def on_client_gone(self):
         """The client closed early: log it and settle the generation as OpenRouter would
         (streams: tokens sent so far, cancelled; non-streams: billed in full)."""
+        # Whatever was about to be sent (usage included) did not surely arrive.
         self.state.update(self.entry, client_aborted=True, closed_at=self.wire.closed_at,
-                          outcome="client_aborted")
+                          outcome="client_aborted", cost=None)
         info = self.gen_info
         if info is None or self.gen_done:
             return

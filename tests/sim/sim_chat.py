@@ -259,9 +259,7 @@ def _stream(call, plan):
         wire.end()
         return
     if s == "hang":
-        call.wire.wait(min(call.opt_ms("max_ms", 300000) or 300.0, 300.0))
-        call.finish_entry("hang_timeout")
-        wire.hard_close()
+        call.hang()
         return
     if s in ("mid_stream_error", "mid_stream_error_string", "choices_error"):
         plan["finish_now"] = "error"

@@ -118,16 +118,16 @@ static void test_key_lifecycle(void)
 
 	randombytes_buf(hash, sizeof hash);
 	randombytes_buf(other, sizeof other);
-	CHECK_INT(db_key_insert(db, app_id, KEY_ROLE_ADMIN, "ops", "aigw_abcdefg", hash, 1, &id,
-				err),
-		  AIGW_OK);
+	CHECK_INT(
+	        db_key_insert(db, app_id, KEY_ROLE_ADMIN, "ops", "aigw_abcdefg", hash, 1, &id, err),
+	        AIGW_OK);
 	CHECK(id > 0);
 	CHECK_INT(db_key_insert(db, app_id, KEY_ROLE_CLIENT, "dup", "aigw_abcdefg", hash, 1, NULL,
-				err),
-		  AIGW_EEXIST);
-	CHECK_INT(db_key_insert(db, "t_no_such_app", KEY_ROLE_CLIENT, "x", "aigw_x", other, 1,
-				NULL, err),
-		  AIGW_ENOTFOUND);
+	                        err),
+	          AIGW_EEXIST);
+	CHECK_INT(db_key_insert(db, "t_no_such_app", KEY_ROLE_CLIENT, "x", "aigw_x", other, 1, NULL,
+	                        err),
+	          AIGW_ENOTFOUND);
 	CHECK_INT(db_key_find_active(db, hash, &k, err), AIGW_OK);
 	CHECK_INT(k.id, id);
 	CHECK_INT(k.role, KEY_ROLE_ADMIN);
@@ -196,7 +196,7 @@ static void test_ai_config_round_trip(void)
 	ai_config_free(&got);
 	CHECK_INT(db_ai_config_reseal_byok(db, app_id, 1, sealed, sizeof sealed, 2, err), AIGW_OK);
 	CHECK_INT(db_ai_config_reseal_byok(db, app_id, 1, sealed, sizeof sealed, 2, err),
-		  AIGW_ENOTFOUND);
+	          AIGW_ENOTFOUND);
 	CHECK_INT(db_ai_config_get(db, app_id, false, &got, err), AIGW_OK);
 	CHECK_INT(got.byok_key_id, 2);
 	CHECK_STR(got.byok_updated_at, first_byok_at);
