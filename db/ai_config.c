@@ -41,8 +41,8 @@ static const char SQL_CFG_PUT[] =
         "updated_at = UTC_TIMESTAMP(6)";
 static const char SQL_CFG_BYOK_APPS[] =
         "SELECT app_id FROM ai_config WHERE byok_sealed IS NOT NULL ORDER BY app_id";
-static const char SQL_CFG_RESEAL[] = "UPDATE ai_config SET byok_sealed = ?, byok_key_id = ? WHERE "
-                                     "app_id = ? AND byok_key_id = ?";
+static const char SQL_CFG_RESEAL[] = "UPDATE ai_config SET byok_sealed = ?, byok_key_id = ? "
+                                     "WHERE app_id = ? AND byok_key_id = ?";
 
 /* How many apps keyring rotation visits in one pass, at most. */
 #define BYOK_APPS_MAX 1000000

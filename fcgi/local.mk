@@ -46,5 +46,6 @@ tests_unit_test_request_LDADD = $(FCGI_LAYER)
 
 # Runs only this layer's unit tests (other layers may be mid-build).
 check-fcgi: $(FCGI_UNIT_TESTS)
-	@$(MAKE) $(AM_MAKEFLAGS) check-TESTS TESTS='$(FCGI_UNIT_TESTS)'
+	@$(MAKE) $(AM_MAKEFLAGS) check-TESTS TESTS='$(FCGI_UNIT_TESTS)' \
+		check_PROGRAMS='$(FCGI_UNIT_TESTS)'
 .PHONY: check-fcgi

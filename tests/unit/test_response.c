@@ -16,6 +16,14 @@
 	"Access-Control-Expose-Headers: x-request-id, x-generation-id, retry-after, "      \
 	"retry-after-ms, x-should-retry\r\n"
 
+/* The body: what follows the blank line ending the head ("" if none). */
+static const char *body_of(const struct memsink *m)
+{
+	const char *p = m->out.data ? strstr(m->out.data, "\r\n\r\n") : NULL;
+
+	return p ? p + 4 : "";
+}
+
 static void json_head_and_body_exact(void)
 {
 	struct memsink m;
@@ -70,14 +78,11 @@ static void error_shape_exact(void)
 {
 	struct memsink m;
 	struct response r;
-	const char *body;
 
 	memsink_init(&m);
 	response_init(&r, &memsink_ops, &m, RID, "*");
 	CHECK_INT(response_error(&r, 400, NULL, "app_id", "invalid app id '%s'", "a'b"), 0);
-	body = strstr(m.out.data, "\r\n\r\n");
-	CHECK(body != NULL);
-	CHECK_STR(body + 4, "{\"error\":{\"message\":\"invalid app id 'a'b'\",\"type\":"
+	CHECK_STR(body_of(&m), "{\"error\":{\"message\":\"invalid app id 'a'b'\",\"type\":"
 			    "\"invalid_request_error\",\"param\":\"app_id\",\"code\":400}}");
 	CHECK(strncmp(m.out.data, "Status: 400 Bad Request\r\nContent-Type: application/json\r\n",
 		      56) == 0);
@@ -87,8 +92,7 @@ static void error_shape_exact(void)
 	memsink_init(&m);
 	response_init(&r, &memsink_ops, &m, RID, "*");
 	CHECK_INT(response_error(&r, 404, NULL, NULL, "no route for %s", "/v1/x"), 0);
-	body = strstr(m.out.data, "\r\n\r\n");
-	CHECK_STR(body + 4, "{\"error\":{\"message\":\"no route for /v1/x\",\"type\":"
+	CHECK_STR(body_of(&m), "{\"error\":{\"message\":\"no route for /v1/x\",\"type\":"
 			    "\"not_found_error\",\"param\":null,\"code\":404}}");
 	response_free(&r);
 	memsink_free(&m);
@@ -104,7 +108,7 @@ static void error_explicit_type_and_402_no_retry(void)
 	response_init(&r, &memsink_ops, &m, RID, "*");
 	CHECK_INT(response_error(&r, 402, NULL, NULL, "credits exhausted"), 0);
 	CHECK(strstr(m.out.data, "\r\nx-should-retry: false\r\n") != NULL);
-	root = cJSON_Parse(strstr(m.out.data, "\r\n\r\n") + 4);
+	root = cJSON_Parse(body_of(&m));
 	err = cJSON_GetObjectItem(root, "error");
 	CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(err, "type")), "insufficient_quota");
 	CHECK_INT(cJSON_GetObjectItem(err, "code")->valuedouble, 402);

@@ -1,0 +1,50 @@
+/* The usage table (one row per proxied request) and its per app/day/model
+ * rollup, written together in one transaction. Money is in integer units of
+ * 1e-10 USD (DECIMAL(20,10) in the database), never a double. */
+#ifndef AIGW_DB_USAGE_H
+#define AIGW_DB_USAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct db;
+
+/* 1 USD in money units. */
+#define MONEY_UNITS_PER_USD 10000000000LL
+
+enum cost_source {
+	COST_NONE = 0,    /* nothing known (request failed before the upstream billed) */
+	COST_UPSTREAM,    /* usage.cost of the answer */
+	COST_GENERATION,  /* the upstream's generation record, asked afterwards */
+	COST_ESTIMATE     /* our price table x tokens */
+};
+
+struct usage_record {
+	char request_id[40];
+	char app_id[65];
+	long long key_id;
+	const char *endpoint;       /* "chat" | "embeddings" */
+	char model_requested[257];
+	char model_billed[257];     /* the model the upstream says it used */
+	char generation_id[128];
+	long long prompt_tokens;
+	long long completion_tokens;
+	long long cached_tokens;
+	long long reasoning_tokens;
+	int64_t cost;               /* money units */
+	enum cost_source cost_source;
+	bool is_byok;
+	int status;                 /* HTTP status answered to the client */
+	bool streamed;
+	bool aborted;               /* the client went away before the end */
+	long long ttft_us;          /* time to first token (streams), 0 if none */
+	long long duration_us;
+};
+
+const char *cost_source_name(enum cost_source s);
+/* Inserts the row and upserts the daily rollup in one transaction. */
+aigw_rc db_usage_record(struct db *db, const struct usage_record *u, char *err);
+
+#endif
