@@ -28,7 +28,7 @@
 struct db;
 struct aigw_conf;
 
-#define Q_MAX 16       /* parameters or result columns per statement */
+#define Q_MAX 24       /* parameters or result columns per statement */
 #define DB_TIME_LEN 32 /* "YYYY-MM-DD HH:MM:SS.ffffff" + NUL, with room */
 
 enum q_kind { Q_STR, Q_DYN, Q_INT, Q_TIME };

@@ -8,11 +8,9 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "money.h" /* MONEY_UNITS_PER_USD, money_to_decimal */
 
 struct db;
-
-/* 1 USD in money units. */
-#define MONEY_UNITS_PER_USD 10000000000LL
 
 enum cost_source {
 	COST_NONE = 0,    /* nothing known (request failed before the upstream billed) */
@@ -43,8 +41,15 @@ struct usage_record {
 	long long duration_us;
 };
 
+/* "none", "upstream", "generation", "estimate" (the cost_source column). */
 const char *cost_source_name(enum cost_source s);
-/* Inserts the row and upserts the daily rollup in one transaction. */
+/* Inserts the row and upserts the daily rollup in one transaction (retried
+ * on a deadlock); u is borrowed. Empty model and generation strings, a key_id
+ * <= 0 and a ttft_us <= 0 are stored as NULL. The rollup's day is the UTC
+ * date of the row's created_at, its model model_billed, else model_requested.
+ * Must be called outside a transaction. AIGW_EEXIST: this request_id was
+ * recorded already (nothing changed); AIGW_EINVAL: a bad value (unknown
+ * endpoint, negative count or cost); AIGW_ENOTFOUND: unknown app; AIGW_EDB. */
 aigw_rc db_usage_record(struct db *db, const struct usage_record *u, char *err);
 
 #endif

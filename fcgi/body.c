@@ -31,8 +31,7 @@ aigw_rc body_parse_length(const char *s, size_t *len)
 	return AIGW_OK;
 }
 
-static aigw_rc read_known(body_read_fn read_fn, void *io, size_t want, struct buf *out,
-			  char *err)
+static aigw_rc read_known(body_read_fn read_fn, void *io, size_t want, struct buf *out, char *err)
 {
 	/* One allocation of the announced size: no realloc copies of the body. */
 	buf_reserve(out, want);
@@ -43,17 +42,17 @@ static aigw_rc read_known(body_read_fn read_fn, void *io, size_t want, struct bu
 		if (n < 0)
 			return aigw_fail(err, AIGW_EIO, "error reading the request body");
 		if (n == 0)
-			return aigw_fail(err, AIGW_EIO,
-					 "request body ended after %zu of %zu bytes (CONTENT_LENGTH)",
-					 out->len, want);
+			return aigw_fail(
+			        err, AIGW_EIO,
+			        "request body ended after %zu of %zu bytes (CONTENT_LENGTH)",
+			        out->len, want);
 		out->len += (size_t)n;
 		out->data[out->len] = '\0';
 	}
 	return AIGW_OK;
 }
 
-static aigw_rc read_to_eof(body_read_fn read_fn, void *io, size_t max, struct buf *out,
-			   char *err)
+static aigw_rc read_to_eof(body_read_fn read_fn, void *io, size_t max, struct buf *out, char *err)
 {
 	char chunk[CHUNK];
 
@@ -68,13 +67,12 @@ static aigw_rc read_to_eof(body_read_fn read_fn, void *io, size_t max, struct bu
 			return AIGW_OK;
 		if (buf_append(out, chunk, (size_t)n) != AIGW_OK)
 			return aigw_fail(err, AIGW_ETOOBIG,
-					 "request body is larger than the limit of %zu bytes",
-					 max);
+			                 "request body is larger than the limit of %zu bytes", max);
 	}
 }
 
 aigw_rc body_read(body_read_fn read_fn, void *io, const char *content_length, size_t max,
-		  struct buf *out, char *err)
+                  struct buf *out, char *err)
 {
 	size_t want = 0;
 	aigw_rc rc;
@@ -88,7 +86,7 @@ aigw_rc body_read(body_read_fn read_fn, void *io, const char *content_length, si
 		return aigw_fail(err, AIGW_EINVAL, "invalid Content-Length");
 	if (rc == AIGW_ETOOBIG || want > max)
 		return aigw_fail(err, AIGW_ETOOBIG,
-				 "request body is larger than the limit of %zu bytes", max);
+		                 "request body is larger than the limit of %zu bytes", max);
 	if (want == 0)
 		return AIGW_OK;
 	return read_known(read_fn, io, want, out, err);

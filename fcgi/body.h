@@ -22,7 +22,7 @@ typedef int (*body_read_fn)(void *io, char *dst, int n);
  * - input ends before content_length bytes, or a read error: AIGW_EIO.
  * err gets a message fit for the client (no body bytes in it). */
 aigw_rc body_read(body_read_fn read_fn, void *io, const char *content_length, size_t max,
-		  struct buf *out, char *err);
+                  struct buf *out, char *err);
 
 /* Parses a CONTENT_LENGTH value: AIGW_OK with *len, AIGW_EINVAL if it is not
  * a plain decimal number, AIGW_ETOOBIG if it does not fit in a size_t. */

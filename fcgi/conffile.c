@@ -44,29 +44,28 @@ struct conf_key {
 #define OFF(field) offsetof(struct aigw_conf, field)
 
 static const struct conf_key conf_keys[] = {
-	{"db_socket", CT_STR_OPT, OFF(db_socket), 0, 0, false},
-	{"db_host", CT_STR, OFF(db_host), 0, 0, false},
-	{"db_port", CT_INT, OFF(db_port), 1, 65535, false},
-	{"db_name", CT_STR, OFF(db_name), 0, 0, false},
-	{"db_user", CT_STR, OFF(db_user), 0, 0, false},
-	{"db_password", CT_STR_EMPTY, OFF(db_password), 0, 0, true},
-	{"keyring", CT_STR, OFF(keyring), 0, 0, false},
-	{"upstream_url", CT_URL, OFF(upstream_url), 0, 0, false},
-	{"upstream_key", CT_STR_EMPTY, OFF(upstream_key), 0, 0, true},
-	{"default_model", CT_STR, OFF(default_model), 0, 0, false},
-	{"upstream_connect_timeout_ms", CT_INT, OFF(upstream_connect_timeout_ms), 1, 600000,
-	 false},
-	{"upstream_first_byte_timeout_ms", CT_INT, OFF(upstream_first_byte_timeout_ms), 1,
-	 3600000, false},
-	{"upstream_idle_timeout_ms", CT_INT, OFF(upstream_idle_timeout_ms), 1, 3600000, false},
-	{"sse_keepalive_s", CT_INT, OFF(sse_keepalive_s), 1, 300, false},
-	{"max_body_bytes", CT_SIZE, OFF(max_body_bytes), 1024, 1024LL * 1024 * 1024, false},
-	{"cors_origin", CT_STR, OFF(cors_origin), 0, 0, false},
-	/* A revoked key must stop working within "a few seconds" (SPEC). */
-	{"auth_cache_ttl_s", CT_INT, OFF(auth_cache_ttl_s), 0, 10, false},
-	{"workers", CT_INT, OFF(workers), 1, 256, false},
-	{"threads", CT_INT, OFF(threads), 1, 1024, false},
-	{"log_level", CT_LOGLEVEL, OFF(log_level), 0, 0, false},
+        {"db_socket", CT_STR_OPT, OFF(db_socket), 0, 0, false},
+        {"db_host", CT_STR, OFF(db_host), 0, 0, false},
+        {"db_port", CT_INT, OFF(db_port), 1, 65535, false},
+        {"db_name", CT_STR, OFF(db_name), 0, 0, false},
+        {"db_user", CT_STR, OFF(db_user), 0, 0, false},
+        {"db_password", CT_STR_EMPTY, OFF(db_password), 0, 0, true},
+        {"keyring", CT_STR, OFF(keyring), 0, 0, false},
+        {"upstream_url", CT_URL, OFF(upstream_url), 0, 0, false},
+        {"upstream_key", CT_STR_EMPTY, OFF(upstream_key), 0, 0, true},
+        {"default_model", CT_STR, OFF(default_model), 0, 0, false},
+        {"upstream_connect_timeout_ms", CT_INT, OFF(upstream_connect_timeout_ms), 1, 600000, false},
+        {"upstream_first_byte_timeout_ms", CT_INT, OFF(upstream_first_byte_timeout_ms), 1, 3600000,
+         false},
+        {"upstream_idle_timeout_ms", CT_INT, OFF(upstream_idle_timeout_ms), 1, 3600000, false},
+        {"sse_keepalive_s", CT_INT, OFF(sse_keepalive_s), 1, 300, false},
+        {"max_body_bytes", CT_SIZE, OFF(max_body_bytes), 1024, 1024LL * 1024 * 1024, false},
+        {"cors_origin", CT_STR, OFF(cors_origin), 0, 0, false},
+        /* A revoked key must stop working within "a few seconds" (SPEC). */
+        {"auth_cache_ttl_s", CT_INT, OFF(auth_cache_ttl_s), 0, 10, false},
+        {"workers", CT_INT, OFF(workers), 1, 256, false},
+        {"threads", CT_INT, OFF(threads), 1, 1024, false},
+        {"log_level", CT_LOGLEVEL, OFF(log_level), 0, 0, false},
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -189,7 +188,7 @@ static bool parse_ll(const char *s, long long *out)
 }
 
 static aigw_rc set_value(struct aigw_conf *c, const struct conf_key *k, const char *value,
-			 const char *name, int line, char *err)
+                         const char *name, int line, char *err)
 {
 	const unsigned char *p;
 	long long v;
@@ -197,14 +196,14 @@ static aigw_rc set_value(struct aigw_conf *c, const struct conf_key *k, const ch
 	for (p = (const unsigned char *)value; *p != '\0'; p++)
 		if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
 			return aigw_fail(err, AIGW_EINVAL,
-					 "%s:%d: %s: control characters are not allowed", name,
-					 line, k->name);
+			                 "%s:%d: %s: control characters are not allowed", name,
+			                 line, k->name);
 
 	switch (k->type) {
 	case CT_STR:
 		if (value[0] == '\0')
 			return aigw_fail(err, AIGW_EINVAL, "%s:%d: %s must not be empty", name,
-					 line, k->name);
+			                 line, k->name);
 		set_str(c, k, value);
 		break;
 	case CT_STR_EMPTY:
@@ -216,19 +215,19 @@ static aigw_rc set_value(struct aigw_conf *c, const struct conf_key *k, const ch
 	case CT_URL:
 		if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
 			return aigw_fail(err, AIGW_EINVAL,
-					 "%s:%d: %s must start with http:// or https://", name,
-					 line, k->name);
+			                 "%s:%d: %s must start with http:// or https://", name,
+			                 line, k->name);
 		set_str(c, k, value);
 		break;
 	case CT_INT:
 	case CT_SIZE:
 		if (!parse_ll(value, &v))
 			return aigw_fail(err, AIGW_EINVAL, "%s:%d: %s: '%.40s' is not an integer",
-					 name, line, k->name, value);
+			                 name, line, k->name, value);
 		if (v < k->min || v > k->max)
 			return aigw_fail(err, AIGW_EINVAL,
-					 "%s:%d: %s: %lld is out of range (%lld..%lld)", name, line,
-					 k->name, v, k->min, k->max);
+			                 "%s:%d: %s: %lld is out of range (%lld..%lld)", name, line,
+			                 k->name, v, k->min, k->max);
 		if (k->type == CT_INT)
 			*(int *)((char *)c + k->offset) = (int)v;
 		else
@@ -236,9 +235,10 @@ static aigw_rc set_value(struct aigw_conf *c, const struct conf_key *k, const ch
 		break;
 	case CT_LOGLEVEL:
 		if (log_level_parse(value) < 0)
-			return aigw_fail(err, AIGW_EINVAL,
-					 "%s:%d: %s: '%.40s' is not one of error, warn, info, debug",
-					 name, line, k->name, value);
+			return aigw_fail(
+			        err, AIGW_EINVAL,
+			        "%s:%d: %s: '%.40s' is not one of error, warn, info, debug", name,
+			        line, k->name, value);
 		set_str(c, k, value);
 		break;
 	}
@@ -272,7 +272,7 @@ aigw_rc conf_parse(struct aigw_conf *c, const char *text, const char *name, char
 		if (eq == NULL) {
 			/* The line is not echoed: it may be a misplaced secret. */
 			rc = aigw_fail(err, AIGW_EINVAL, "%s:%d: expected 'key = value'", name,
-				       line);
+			               line);
 			break;
 		}
 		*eq = '\0';
@@ -280,18 +280,18 @@ aigw_rc conf_parse(struct aigw_conf *c, const char *text, const char *name, char
 		value = trim(eq + 1);
 		if (key[0] == '\0') {
 			rc = aigw_fail(err, AIGW_EINVAL, "%s:%d: missing key before '='", name,
-				       line);
+			               line);
 			break;
 		}
 		k = find_key(key);
 		if (k == NULL) {
 			rc = aigw_fail(err, AIGW_EINVAL, "%s:%d: unknown key '%.64s'", name, line,
-				       key);
+			               key);
 			break;
 		}
 		if (seen[k - conf_keys]) {
 			rc = aigw_fail(err, AIGW_EINVAL, "%s:%d: duplicate key '%s'", name, line,
-				       k->name);
+			               k->name);
 			break;
 		}
 		seen[k - conf_keys] = true;
@@ -315,7 +315,7 @@ aigw_rc conf_load(struct aigw_conf *c, const char *path, char *err)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return aigw_fail(err, errno == ENOENT ? AIGW_ENOTFOUND : AIGW_EIO, "%s: %s", path,
-				 strerror(errno));
+		                 strerror(errno));
 	if (fstat(fd, &st) != 0) {
 		rc = aigw_fail(err, AIGW_EIO, "%s: %s", path, strerror(errno));
 		goto out;

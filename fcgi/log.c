@@ -100,9 +100,9 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
 	n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s %ld %s ",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		     tm.tm_sec, (int)(tv.tv_usec / 1000), level_names[lvl], (long)getpid(),
-		     thread_request_id[0] ? thread_request_id : "-");
+	             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	             (int)(tv.tv_usec / 1000), level_names[lvl], (long)getpid(),
+	             thread_request_id[0] ? thread_request_id : "-");
 	len = n > 0 ? (size_t)n : 0;
 	len = append_escaped(line, len, sizeof(line) - 1, msg);
 	line[len++] = '\n';

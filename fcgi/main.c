@@ -31,22 +31,22 @@ struct options {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: " PROG " [--config FILE] [--threads T]\n"
-		"       " PROG " --listen SOCKET [--config FILE] [--workers N] [--threads T]\n"
-		"\n"
-		"Without --listen, " PROG " expects a FastCGI listening socket on fd 0, as\n"
-		"lighttpd (bin-path), Apache mod_fcgid and spawn-fcgi provide.\n"
-		"With --listen it opens SOCKET (a unix socket path, or 127.0.0.1:PORT)\n"
-		"and runs a pool of N worker processes with T threads each.\n"
-		"\n"
-		"  --config FILE   configuration file (default: $AIGW_CONFIG, else " AIGW_DEFAULT_CONFIG
-		")\n"
-		"  --listen SOCKET run the process pool on SOCKET\n"
-		"  --workers N     worker processes (1-256; default: config 'workers')\n"
-		"  --threads T     request threads per process (1-1024; default: config 'threads')\n"
-		"  --help          this text\n"
-		"  --version       print the version\n");
+	fprintf(f, "usage: " PROG " [--config FILE] [--threads T]\n"
+	           "       " PROG " --listen SOCKET [--config FILE] [--workers N] [--threads T]\n"
+	           "\n"
+	           "Without --listen, " PROG " expects a FastCGI listening socket on fd 0, as\n"
+	           "lighttpd (bin-path), Apache mod_fcgid and spawn-fcgi provide.\n"
+	           "With --listen it opens SOCKET (a unix socket path, or 127.0.0.1:PORT)\n"
+	           "and runs a pool of N worker processes with T threads each.\n"
+	           "\n"
+	           "  --config FILE   configuration file (default: $AIGW_CONFIG, "
+	           "else " AIGW_DEFAULT_CONFIG ")\n"
+	           "  --listen SOCKET run the process pool on SOCKET\n"
+	           "  --workers N     worker processes (1-256; default: config 'workers')\n"
+	           "  --threads T     request threads per process (1-1024; default: config "
+	           "'threads')\n"
+	           "  --help          this text\n"
+	           "  --version       print the version\n");
 }
 
 static bool parse_count(const char *s, int max, int *out)
@@ -113,12 +113,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->listen = v;
 		} else if (take_opt(argc, argv, &i, "--workers", &v)) {
 			if (v != NULL && !parse_count(v, 256, &o->workers)) {
-				fprintf(stderr, PROG ": --workers: '%s' is not a number 1-256\n", v);
+				fprintf(stderr, PROG ": --workers: '%s' is not a number 1-256\n",
+				        v);
 				return 2;
 			}
 		} else if (take_opt(argc, argv, &i, "--threads", &v)) {
 			if (v != NULL && !parse_count(v, 1024, &o->threads)) {
-				fprintf(stderr, PROG ": --threads: '%s' is not a number 1-1024\n", v);
+				fprintf(stderr, PROG ": --threads: '%s' is not a number 1-1024\n",
+				        v);
 				return 2;
 			}
 		} else if (is_spawner_arg(a)) {
@@ -129,7 +131,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			return 2;
 		}
 		if (v == NULL || v[0] == '\0') {
-			fprintf(stderr, PROG ": %.*s needs a value\n", (int)strcspn(name, "="), name);
+			fprintf(stderr, PROG ": %.*s needs a value\n", (int)strcspn(name, "="),
+			        name);
 			usage(stderr);
 			return 2;
 		}
@@ -157,7 +160,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (o.listen == NULL && FCGX_IsCGI()) {
-		fprintf(stderr, PROG ": not started by a FastCGI web server; use --listen SOCKET\n");
+		fprintf(stderr,
+		        PROG ": not started by a FastCGI web server; use --listen SOCKET\n");
 		return 2;
 	}
 
@@ -195,7 +199,7 @@ int main(int argc, char **argv)
 
 	if (o.listen != NULL) {
 		rc = pool_run(&conf, &kr, o.listen, o.workers ? o.workers : conf.workers,
-			      o.threads ? o.threads : conf.threads);
+		              o.threads ? o.threads : conf.threads);
 	} else {
 		struct server_opts so;
 
@@ -205,7 +209,7 @@ int main(int argc, char **argv)
 		so.listen_fd = 0;
 		so.threads = o.threads ? o.threads : conf.threads;
 		log_info(PROG " " PACKAGE_VERSION " spawned on fd 0 with %d threads (config %s)",
-			 so.threads, path);
+		         so.threads, path);
 		rc = server_run_worker(&so);
 	}
 

@@ -32,8 +32,8 @@
 #define RESTART_DELAY_MS 1000
 
 struct slot {
-	pid_t pid;          /* 0: not running */
-	long long started;  /* ms, monotonic */
+	pid_t pid;         /* 0: not running */
+	long long started; /* ms, monotonic */
 	long long restart_at;
 };
 
@@ -85,7 +85,8 @@ static int listen_tcp(const char *spec, const char *host, int port, char *err)
 	 * requests (and Debian's build carries only part of CVE-2025-23016's fix). */
 	if ((ntohl(sa.sin_addr.s_addr) >> 24) != 127 && (web == NULL || web[0] == '\0')) {
 		aigw_fail(err, AIGW_EINVAL,
-			  "%s: refusing a non-loopback address without FCGI_WEB_SERVER_ADDRS", spec);
+		          "%s: refusing a non-loopback address without FCGI_WEB_SERVER_ADDRS",
+		          spec);
 		return -1;
 	}
 	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -147,7 +148,7 @@ static int listen_unix(const char *path, char *err)
 	sa.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		aigw_fail(err, AIGW_EINVAL, "%s: socket path longer than %zu bytes", path,
-			  sizeof(sa.sun_path) - 1);
+		          sizeof(sa.sun_path) - 1);
 		return -1;
 	}
 	memcpy(sa.sun_path, path, strlen(path));
@@ -235,8 +236,8 @@ static int reap(struct slot *slots, int n, bool stopping)
 			slots[i].restart_at = now_ms();
 			if (!stopping && now_ms() - slots[i].started < QUICK_DEATH_MS) {
 				log_warn("worker %ld died within %d ms of its start; restarting "
-					 "in %d ms",
-					 (long)pid, QUICK_DEATH_MS, RESTART_DELAY_MS);
+				         "in %d ms",
+				         (long)pid, QUICK_DEATH_MS, RESTART_DELAY_MS);
 				slots[i].restart_at += RESTART_DELAY_MS;
 			}
 		}
@@ -267,7 +268,7 @@ static void remove_socket(const char *path, const struct stat *ours)
 }
 
 int pool_run(const struct aigw_conf *conf, const struct keyring *keyring, const char *spec,
-	     int workers, int threads)
+             int workers, int threads)
 {
 	struct server_opts opts;
 	struct slot *slots;
@@ -328,7 +329,7 @@ int pool_run(const struct aigw_conf *conf, const struct keyring *keyring, const 
 				break;
 			if (!killed && now_ms() >= kill_at) {
 				log_warn("%d workers still running after %d ms; killing them", live,
-					 KILL_AFTER_MS);
+				         KILL_AFTER_MS);
 				signal_all(slots, workers, SIGKILL);
 				killed = true;
 			}

@@ -21,6 +21,6 @@ int pool_listen(const char *spec, char **unix_path, char *err);
 /* Runs the master until SIGTERM/SIGINT; returns the process exit status.
  * Returns in the master only: workers never come back from it. */
 int pool_run(const struct aigw_conf *conf, const struct keyring *keyring, const char *spec,
-	     int workers, int threads);
+             int workers, int threads);
 
 #endif

@@ -32,7 +32,7 @@ void request_add_param(struct request *r, const char *name, const char *value)
 {
 	if (r->nheaders >= REQUEST_MAX_PARAMS) {
 		log_warn("request param %.64s dropped: more than %d params", name,
-			 REQUEST_MAX_PARAMS);
+		         REQUEST_MAX_PARAMS);
 		return;
 	}
 	/* Grow in steps of 32: a typical request carries 20-40 params. */
@@ -48,9 +48,8 @@ enum http_method http_method_parse(const char *name)
 	static const struct {
 		const char *name;
 		enum http_method m;
-	} methods[] = {{"GET", HTTP_GET},       {"POST", HTTP_POST},
-		       {"PUT", HTTP_PUT},       {"DELETE", HTTP_DELETE},
-		       {"OPTIONS", HTTP_OPTIONS}, {"HEAD", HTTP_HEAD}};
+	} methods[] = {{"GET", HTTP_GET},       {"POST", HTTP_POST},       {"PUT", HTTP_PUT},
+	               {"DELETE", HTTP_DELETE}, {"OPTIONS", HTTP_OPTIONS}, {"HEAD", HTTP_HEAD}};
 	size_t i;
 
 	if (name == NULL)

@@ -20,7 +20,7 @@
 #define ERROR_MESSAGE_MAX 1024
 
 static const char EXPOSE_HEADERS[] =
-	"x-request-id, x-generation-id, retry-after, retry-after-ms, x-should-retry";
+        "x-request-id, x-generation-id, retry-after, retry-after-ms, x-should-retry";
 
 static const char *reason_phrase(int status)
 {
@@ -93,8 +93,8 @@ const char *response_error_type(int status)
 	return "invalid_request_error";
 }
 
-void response_init(struct response *r, const struct sink_ops *ops, void *io,
-		   const char *request_id, const char *cors_origin)
+void response_init(struct response *r, const struct sink_ops *ops, void *io, const char *request_id,
+                   const char *cors_origin)
 {
 	memset(r, 0, sizeof(*r));
 	r->ops = ops;
@@ -156,7 +156,7 @@ void response_header(struct response *r, const char *name, const char *value)
 	}
 	if (r->nheaders >= RESPONSE_MAX_HEADERS) {
 		log_warn("response header %.64s dropped: more than %d headers", name,
-			 RESPONSE_MAX_HEADERS);
+		         RESPONSE_MAX_HEADERS);
 		return;
 	}
 	r->headers[r->nheaders].name = xstrdup(name);
@@ -234,7 +234,7 @@ int response_json(struct response *r, int status, const cJSON *body)
 }
 
 int response_error(struct response *r, int status, const char *type, const char *param,
-		   const char *fmt, ...)
+                   const char *fmt, ...)
 {
 	char message[ERROR_MESSAGE_MAX];
 	cJSON *root, *error;

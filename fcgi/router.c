@@ -78,7 +78,7 @@ static bool valid_app_id(const char *s, size_t len)
 }
 
 enum route_result router_match(const struct route *table, size_t n, struct request *req,
-			       const struct route **out, unsigned *allowed)
+                               const struct route **out, unsigned *allowed)
 {
 	const struct route *found = NULL, *first = NULL;
 	struct match m, found_m;
@@ -137,8 +137,8 @@ void router_allow_header(unsigned methods, char *out, size_t outlen)
 	static const struct {
 		unsigned bit;
 		const char *name;
-	} order[] = {{HTTP_GET, "GET"},       {HTTP_HEAD, "HEAD"},     {HTTP_POST, "POST"},
-		     {HTTP_PUT, "PUT"},       {HTTP_DELETE, "DELETE"}, {HTTP_OPTIONS, "OPTIONS"}};
+	} order[] = {{HTTP_GET, "GET"}, {HTTP_HEAD, "HEAD"},     {HTTP_POST, "POST"},
+	             {HTTP_PUT, "PUT"}, {HTTP_DELETE, "DELETE"}, {HTTP_OPTIONS, "OPTIONS"}};
 	size_t i, len = 0;
 
 	if (outlen == 0)

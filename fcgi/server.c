@@ -128,7 +128,7 @@ static void handle_request(struct thread_ctx *ctx, FCGX_Request *fr)
 
 	/* The body comes first: 413 is decided before routing (DECISIONS.md). */
 	rc = body_read(fcgi_body_read, fr->in, request_param(&req, "CONTENT_LENGTH"),
-		       conf->max_body_bytes, &body, err);
+	               conf->max_body_bytes, &body, err);
 	if (rc == AIGW_OK) {
 		if (body.len > 0) {
 			req.body = body.data;
@@ -150,7 +150,7 @@ static void handle_request(struct thread_ctx *ctx, FCGX_Request *fr)
 	response_finish(&resp);
 
 	log_info("%s %s %d %lldus%s", req.method_name, req.path, resp.status, now_us() - t0,
-		 response_client_gone(&resp) ? " client-gone" : "");
+	         response_client_gone(&resp) ? " client-gone" : "");
 	response_free(&resp);
 	request_free(&req);
 	log_set_request_id(NULL);
@@ -202,7 +202,7 @@ static void *thread_main(void *arg)
 				continue;
 			}
 			log_error("accept failed: %s (%d); request thread ending",
-				  rc > -10000 && rc < -9000 ? "libfcgi error" : strerror(-rc), rc);
+			          rc > -10000 && rc < -9000 ? "libfcgi error" : strerror(-rc), rc);
 			break;
 		}
 		atomic_store(&t->state, TS_BUSY);
@@ -251,7 +251,7 @@ static void stop_threads(struct worker *w)
 	while (count_live(w) > 0) {
 		if (now_us() > deadline) {
 			log_warn("%d requests still running after %d s; exiting anyway",
-				 count_state(w, TS_BUSY), DRAIN_TIMEOUT_MS / 1000);
+			         count_state(w, TS_BUSY), DRAIN_TIMEOUT_MS / 1000);
 			_exit(0);
 		}
 		for (i = 0; i < w->o->threads; i++)

@@ -11,11 +11,11 @@ struct aigw_conf;
 struct keyring;
 
 struct server_opts {
-	const struct aigw_conf *conf;   /* borrowed, read-only */
-	const struct keyring *keyring;  /* borrowed, read-only */
-	int listen_fd;                  /* FastCGI listening socket */
-	int threads;                    /* request threads, >= 1 */
-	pid_t master_pid;               /* pool master to follow in death; 0 if none */
+	const struct aigw_conf *conf;  /* borrowed, read-only */
+	const struct keyring *keyring; /* borrowed, read-only */
+	int listen_fd;                 /* FastCGI listening socket */
+	int threads;                   /* request threads, >= 1 */
+	pid_t master_pid;              /* pool master to follow in death; 0 if none */
 };
 
 /* Installs the process's signal dispositions. Must run before FCGX_Init so

@@ -16,5 +16,11 @@ void handle_ai_config_get(struct thread_ctx *ctx, struct request *req, struct re
 /* PUT /v1/{app}/ai/config: validate, merge, seal BYOK, store, answer the
  * full config (admin). Wipes req->body before returning. */
 void handle_ai_config_put(struct thread_ctx *ctx, struct request *req, struct response *resp);
+/* POST /v1/{app}/chat/completions: proxied upstream, streamed when asked;
+ * usage recorded whether or not the client stayed (client role). */
+void handle_chat_completions(struct thread_ctx *ctx, struct request *req, struct response *resp);
+/* POST /v1/{app}/embeddings: floats asked upstream, base64 made here when the
+ * client asked for it (client role). */
+void handle_embeddings(struct thread_ctx *ctx, struct request *req, struct response *resp);
 
 #endif

@@ -6,7 +6,9 @@ MIGRATIONS = \
 	sql/001_plans.sql \
 	sql/002_apps.sql \
 	sql/003_api_keys.sql \
-	sql/004_ai_config.sql
+	sql/004_ai_config.sql \
+	sql/005_models.sql \
+	sql/006_usage.sql
 
 EXTRA_DIST += $(MIGRATIONS) sql/embed.sh
 nodist_libaigw_db_a_SOURCES = sql/migrations_embedded.c

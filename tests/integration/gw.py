@@ -86,11 +86,13 @@ class Response:
 
 
 def request(method, path, body=None, headers=None, token=None, content_type=None,
-            timeout=HTTP_TIMEOUT):
+            timeout=HTTP_TIMEOUT, chunked=False, conn=None):
     """Sends one request on a fresh connection and reads the whole answer.
     body may be bytes, str, or a JSON-able object (then Content-Type defaults
     to application/json). A server that answers before reading the whole body
-    (413) and resets the connection still yields its answer when possible."""
+    (413) and resets the connection still yields its answer when possible.
+    chunked sends the body with Transfer-Encoding: chunked; conn reuses a
+    kept-alive connection (the caller closes it)."""
     u = base_url()
     hdrs = dict(headers or {})
     if body is not None and not isinstance(body, (bytes, str)):
@@ -103,16 +105,25 @@ def request(method, path, body=None, headers=None, token=None, content_type=None
         hdrs["Content-Type"] = content_type
     if token is not None:
         hdrs["Authorization"] = "Bearer " + token
-    conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
+    own = conn is None
+    if own:
+        conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
     try:
         conn.putrequest(method, path, skip_accept_encoding=True)
         for k, v in hdrs.items():
             conn.putheader(k, v)
-        if body is not None:
+        if body is not None and chunked:
+            conn.putheader("Transfer-Encoding", "chunked")
+        elif body is not None:
             conn.putheader("Content-Length", str(len(body)))
         conn.endheaders()
         send_error = None
-        if body:
+        if body is not None and chunked:
+            for off in range(0, len(body), 7):
+                piece = body[off:off + 7]
+                conn.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+            conn.send(b"0\r\n\r\n")
+        elif body:
             try:
                 view = memoryview(body)
                 for off in range(0, len(body), 65536):
@@ -130,7 +141,14 @@ def request(method, path, body=None, headers=None, token=None, content_type=None
             raise
         return Response(resp.status, resp.getheaders(), data)
     finally:
-        conn.close()
+        if own:
+            conn.close()
+
+
+def connection(timeout=HTTP_TIMEOUT):
+    """A persistent HTTP/1.1 connection to the stack (caller closes it)."""
+    u = base_url()
+    return http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
 
 
 def config_path(app_id):

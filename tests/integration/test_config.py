@@ -280,6 +280,67 @@ class ConfigTest(gw.GatewayTest):
                      content_type="application/json; charset=utf-8")
         self.assertEqual(self.assertOkJson(r)["maxTokensPerRequest"], 5)
 
+    def test_body_too_big_checked_before_auth(self):
+        body = '{"maxTokensPerRequest": 12, "pad": "%s"}' % ("p" * (2 * 1024 * 1024))
+        r = gw.request("PUT", gw.config_path(self.app_id), body=body,
+                       content_type="application/json")
+        self.assertError(r, 413)
+
+    def test_chunked_body_accepted(self):
+        r = self.put('{"maxTokensPerRequest": 31, "defaultModel": "%s"}' % M1,
+                     content_type="application/json", chunked=True)
+        cfg = self.assertOkJson(r)
+        self.assertEqual((cfg["maxTokensPerRequest"], cfg["defaultModel"]), (31, M1))
+
+    def test_chunked_body_over_limit_413(self):
+        body = '{"maxTokensPerRequest": 12, "pad": "%s"}' % ("c" * (2 * 1024 * 1024))
+        r = self.put(body, content_type="application/json", chunked=True)
+        self.assertError(r, 413)
+        self.assertIsNone(self.get()["maxTokensPerRequest"])
+
+    def test_content_type_case_insensitive(self):
+        r = self.put('{"maxTokensPerRequest": 6}', content_type="Application/JSON")
+        self.assertEqual(self.assertOkJson(r)["maxTokensPerRequest"], 6)
+
+    def test_deeply_nested_json_400(self):
+        depth = 100000
+        body = '{"allowedModels": ' + "[" * depth + "]" * depth + "}"
+        r = self.put(body, content_type="application/json")
+        self.assertError(r, 400)
+        self.assertEqual(self.get()["allowedModels"], [])
+
+    def test_invalid_utf8_400(self):
+        body = b'{"defaultModel": "vendor/\xff\xfe-model"}'
+        r = self.put(body, content_type="application/json")
+        self.assertError(r, 400)
+        self.assertIsNone(self.get()["defaultModel"])
+
+    def test_nul_in_model_not_truncated(self):
+        # Either rejected, or stored exactly: never silently cut at the NUL.
+        r = self.put({"defaultModel": "vendor/abc\u0000def"})
+        if r.status == 200:
+            self.assertEqual(self.get()["defaultModel"], "vendor/abc\u0000def")
+        else:
+            err = self.assertError(r, 400)
+            self.assertIn(err["param"], (None, "defaultModel"))
+            self.assertIsNone(self.get()["defaultModel"])
+
+    def test_keep_alive_connection_reused(self):
+        conn = gw.connection()
+        try:
+            socks = set()
+            for i in range(5):
+                r = gw.request("PUT", gw.config_path(self.app_id), conn=conn,
+                               token=self.token, body={"maxTokensPerRequest": 40 + i})
+                self.assertEqual(self.assertOkJson(r)["maxTokensPerRequest"], 40 + i)
+                r = gw.request("GET", gw.config_path(self.app_id), conn=conn, token=self.token)
+                self.assertEqual(self.assertOkJson(r)["maxTokensPerRequest"], 40 + i)
+                self.assertIsNotNone(conn.sock, "server closed the connection: %r" % r)
+                socks.add(id(conn.sock))
+            self.assertEqual(len(socks), 1, "the connection was not kept alive")
+        finally:
+            conn.close()
+
     def test_auth_checked_before_content_type(self):
         r = gw.request("PUT", gw.config_path(self.app_id), body="a=b",
                        content_type="application/x-www-form-urlencoded")
@@ -334,6 +395,9 @@ INVALID = {
     "byok_number": ({"byokKey": 12345}, "byokKey"),
     "byok_object": ({"byokKey": {"key": "sk-x"}}, "byokKey"),
     "byok_control_char": ({"byokKey": "sk-or-abc\ndef"}, "byokKey"),
+    # A NUL may be refused by the JSON reader itself (param null) or by the rule.
+    "byok_nul": ({"byokKey": "sk-or-abc\u0000def"}, Ellipsis),
+    "byok_del_char": ({"byokKey": "sk-or-abc\u007fdef"}, "byokKey"),
     "valid_field_then_bad_byok": ({"maxTokensPerRequest": 50, "byokKey": ""}, "byokKey"),
     "valid_byok_then_bad_field": ({"byokKey": "sk-or-v1-replacement", "maxTokensPerRequest": 0},
                                   "maxTokensPerRequest"),

@@ -17,8 +17,10 @@ RECONNECT_WITHIN = 15
 
 
 def stack(*args):
+    """Runs deploy/stack (or $AIGW_STACK_CMD) on this stack's directory."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    cmd = [os.path.join(root, "deploy", "stack")] + list(args) + ["--dir", gw.env("AIGW_DIR")]
+    prog = os.environ.get("AIGW_STACK_CMD") or os.path.join(root, "deploy", "stack")
+    cmd = [prog] + list(args) + ["--dir", gw.env("AIGW_DIR")]
     p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=180)
     return p.returncode, (p.stdout + p.stderr).decode("utf-8", "replace")
 

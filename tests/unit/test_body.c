@@ -10,8 +10,8 @@ struct memreader {
 	const char *data;
 	size_t len, pos;
 	int calls;
-	int step;     /* max bytes per call (0: as many as asked), to force partial reads */
-	int fail_at;  /* call number that returns -1 (0: never) */
+	int step;    /* max bytes per call (0: as many as asked), to force partial reads */
+	int fail_at; /* call number that returns -1 (0: never) */
 };
 
 static int memread(void *io, char *dst, int n)
@@ -42,8 +42,7 @@ static void over_limit_refused_without_reading(void)
 	buf_free(&b);
 
 	CHECK_INT(body_read(memread, &m, "2097152", 1048576, &b, err), AIGW_ETOOBIG);
-	CHECK_INT(body_read(memread, &m, "99999999999999999999999999", 10, &b, err),
-		  AIGW_ETOOBIG);
+	CHECK_INT(body_read(memread, &m, "99999999999999999999999999", 10, &b, err), AIGW_ETOOBIG);
 	CHECK_INT(m.calls, 0);
 	buf_free(&b);
 }
@@ -86,8 +85,8 @@ static void zero_length_is_empty(void)
 
 static void garbage_or_negative_length_rejected(void)
 {
-	static const char *const bad[] = {"-1", "abc", "12abc", " 12", "12 ", "+5", "1e3",
-					  "0x10", "1.0", "-0"};
+	static const char *const bad[] = {"-1", "abc", "12abc", " 12", "12 ",
+	                                  "+5", "1e3", "0x10",  "1.0", "-0"};
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

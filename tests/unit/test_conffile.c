@@ -40,25 +40,25 @@ static void defaults_match_header(void)
 static void every_key_parses(void)
 {
 	static const char text[] = "db_socket = /run/mysqld/mysqld.sock\n"
-				   "db_host = db.local\n"
-				   "db_port = 3307\n"
-				   "db_name = gw\n"
-				   "db_user = gwuser\n"
-				   "db_password = p#ss = word \n"
-				   "keyring = /etc/aigw/kr\n"
-				   "upstream_url = http://127.0.0.1:9999/api/v1\n"
-				   "upstream_key = sk-or-123\n"
-				   "default_model = anthropic/claude-3.5-sonnet\n"
-				   "upstream_connect_timeout_ms = 1000\n"
-				   "upstream_first_byte_timeout_ms = 2000\n"
-				   "upstream_idle_timeout_ms = 3000\n"
-				   "sse_keepalive_s = 5\n"
-				   "max_body_bytes = 2097152\n"
-				   "cors_origin = https://app.example\n"
-				   "auth_cache_ttl_s = 0\n"
-				   "workers = 4\n"
-				   "threads = 64\n"
-				   "log_level = debug\n";
+	                           "db_host = db.local\n"
+	                           "db_port = 3307\n"
+	                           "db_name = gw\n"
+	                           "db_user = gwuser\n"
+	                           "db_password = p#ss = word \n"
+	                           "keyring = /etc/aigw/kr\n"
+	                           "upstream_url = http://127.0.0.1:9999/api/v1\n"
+	                           "upstream_key = sk-or-123\n"
+	                           "default_model = anthropic/claude-3.5-sonnet\n"
+	                           "upstream_connect_timeout_ms = 1000\n"
+	                           "upstream_first_byte_timeout_ms = 2000\n"
+	                           "upstream_idle_timeout_ms = 3000\n"
+	                           "sse_keepalive_s = 5\n"
+	                           "max_body_bytes = 2097152\n"
+	                           "cors_origin = https://app.example\n"
+	                           "auth_cache_ttl_s = 0\n"
+	                           "workers = 4\n"
+	                           "threads = 64\n"
+	                           "log_level = debug\n";
 	struct aigw_conf c;
 	char err[AIGW_ERRLEN] = "";
 
@@ -92,12 +92,12 @@ static void every_key_parses(void)
 static void comments_blank_lines_and_spacing(void)
 {
 	static const char text[] = "# aigw config\n"
-				   "\n"
-				   "   # indented comment\n"
-				   "\t db_port=3310   \r\n"
-				   "db_name\t=\tx\n"
-				   "   \n"
-				   "db_socket =\n";
+	                           "\n"
+	                           "   # indented comment\n"
+	                           "\t db_port=3310   \r\n"
+	                           "db_name\t=\tx\n"
+	                           "   \n"
+	                           "db_socket =\n";
 	struct aigw_conf c;
 	char err[AIGW_ERRLEN] = "";
 
@@ -130,36 +130,37 @@ struct bad_case {
 static void bad_files_name_file_and_line(void)
 {
 	static const struct bad_case cases[] = {
-		{"db_port = 1\nbogus = 1\n", "x.conf:2: unknown key 'bogus'"},
-		{"\n\n# c\nDB_PORT = 1\n", "x.conf:4: unknown key 'DB_PORT'"},
-		{"db_port 3306\n", "x.conf:1: expected 'key = value'"},
-		{" = 3\n", "x.conf:1: missing key before '='"},
-		{"db_port = abc\n", "x.conf:1: db_port: 'abc' is not an integer"},
-		{"db_port = 12x\n", "x.conf:1: db_port: '12x' is not an integer"},
-		{"db_port =\n", "x.conf:1: db_port: '' is not an integer"},
-		{"db_port = +5\n", "x.conf:1: db_port: '+5' is not an integer"},
-		{"db_port = 3.5\n", "x.conf:1: db_port: '3.5' is not an integer"},
-		{"db_port = 0\n", "x.conf:1: db_port: 0 is out of range (1..65535)"},
-		{"db_port = 65536\n", "x.conf:1: db_port: 65536 is out of range (1..65535)"},
-		{"workers = -1\n", "x.conf:1: workers: -1 is out of range (1..256)"},
-		{"threads = 0\n", "x.conf:1: threads: 0 is out of range (1..1024)"},
-		{"max_body_bytes = 10\n",
-		 "x.conf:1: max_body_bytes: 10 is out of range (1024..1073741824)"},
-		{"max_body_bytes = 99999999999999999999999\n",
-		 "x.conf:1: max_body_bytes: 9223372036854775807 is out of range "
-		 "(1024..1073741824)"},
-		{"auth_cache_ttl_s = 60\n",
-		 "x.conf:1: auth_cache_ttl_s: 60 is out of range (0..10)"},
-		{"sse_keepalive_s = 0\n", "x.conf:1: sse_keepalive_s: 0 is out of range (1..300)"},
-		{"log_level = loud\n",
-		 "x.conf:1: log_level: 'loud' is not one of error, warn, info, debug"},
-		{"upstream_url = ftp://x\n",
-		 "x.conf:1: upstream_url must start with http:// or https://"},
-		{"db_name =\n", "x.conf:1: db_name must not be empty"},
-		{"cors_origin = \n", "x.conf:1: cors_origin must not be empty"},
-		{"db_port = 1\ndb_port = 2\n", "x.conf:2: duplicate key 'db_port'"},
-		{"cors_origin = a\x01" "b\n",
-		 "x.conf:1: cors_origin: control characters are not allowed"},
+	        {"db_port = 1\nbogus = 1\n", "x.conf:2: unknown key 'bogus'"},
+	        {"\n\n# c\nDB_PORT = 1\n", "x.conf:4: unknown key 'DB_PORT'"},
+	        {"db_port 3306\n", "x.conf:1: expected 'key = value'"},
+	        {" = 3\n", "x.conf:1: missing key before '='"},
+	        {"db_port = abc\n", "x.conf:1: db_port: 'abc' is not an integer"},
+	        {"db_port = 12x\n", "x.conf:1: db_port: '12x' is not an integer"},
+	        {"db_port =\n", "x.conf:1: db_port: '' is not an integer"},
+	        {"db_port = +5\n", "x.conf:1: db_port: '+5' is not an integer"},
+	        {"db_port = 3.5\n", "x.conf:1: db_port: '3.5' is not an integer"},
+	        {"db_port = 0\n", "x.conf:1: db_port: 0 is out of range (1..65535)"},
+	        {"db_port = 65536\n", "x.conf:1: db_port: 65536 is out of range (1..65535)"},
+	        {"workers = -1\n", "x.conf:1: workers: -1 is out of range (1..256)"},
+	        {"threads = 0\n", "x.conf:1: threads: 0 is out of range (1..1024)"},
+	        {"max_body_bytes = 10\n",
+	         "x.conf:1: max_body_bytes: 10 is out of range (1024..1073741824)"},
+	        {"max_body_bytes = 99999999999999999999999\n",
+	         "x.conf:1: max_body_bytes: 9223372036854775807 is out of range "
+	         "(1024..1073741824)"},
+	        {"auth_cache_ttl_s = 60\n",
+	         "x.conf:1: auth_cache_ttl_s: 60 is out of range (0..10)"},
+	        {"sse_keepalive_s = 0\n", "x.conf:1: sse_keepalive_s: 0 is out of range (1..300)"},
+	        {"log_level = loud\n",
+	         "x.conf:1: log_level: 'loud' is not one of error, warn, info, debug"},
+	        {"upstream_url = ftp://x\n",
+	         "x.conf:1: upstream_url must start with http:// or https://"},
+	        {"db_name =\n", "x.conf:1: db_name must not be empty"},
+	        {"cors_origin = \n", "x.conf:1: cors_origin must not be empty"},
+	        {"db_port = 1\ndb_port = 2\n", "x.conf:2: duplicate key 'db_port'"},
+	        {"cors_origin = a\x01"
+	         "b\n",
+	         "x.conf:1: cors_origin: control characters are not allowed"},
 	};
 	size_t i;
 

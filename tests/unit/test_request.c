@@ -105,8 +105,9 @@ static void query_get_decodes(void)
 	struct request r = {0};
 	char v[32];
 
-	r.query = strdup("startDate=2026-01-01&endDate=2026%2D01%2D31&name=a+b%20c&flag&"
-			 "empty=&bad=%zz&nul=%00&st%61rt=k&long=0123456789012345678901234567890123");
+	r.query =
+	        strdup("startDate=2026-01-01&endDate=2026%2D01%2D31&name=a+b%20c&flag&"
+	               "empty=&bad=%zz&nul=%00&st%61rt=k&long=0123456789012345678901234567890123");
 	CHECK(request_query_get(&r, "startDate", v, sizeof(v)));
 	CHECK_STR(v, "2026-01-01");
 	CHECK(request_query_get(&r, "endDate", v, sizeof(v)));
@@ -147,26 +148,26 @@ static void is_json_table(void)
 		const char *ct;
 		bool json;
 	} cases[] = {
-		{"application/json", true},
-		{"application/json; charset=utf-8", true},
-		{"application/json;charset=UTF-8", true},
-		{"Application/JSON", true},
-		{"  application/json  ", true},
-		{"application/json ; charset=utf-8", true},
-		{"application/merge-patch+json", true},
-		{"application/vnd.api+json; ext=x", true},
-		{"application/JSON-seq", false},
-		{"application/jsonx", false},
-		{"application/+json", false},
-		{"application/x-www-form-urlencoded", false},
-		{"text/json", false},
-		{"text/plain", false},
-		{"multipart/form-data; boundary=x", false},
-		{"application/", false},
-		{"application/a/b+json", false},
-		{"json", false},
-		{"", false},
-		{NULL, false},
+	        {"application/json", true},
+	        {"application/json; charset=utf-8", true},
+	        {"application/json;charset=UTF-8", true},
+	        {"Application/JSON", true},
+	        {"  application/json  ", true},
+	        {"application/json ; charset=utf-8", true},
+	        {"application/merge-patch+json", true},
+	        {"application/vnd.api+json; ext=x", true},
+	        {"application/JSON-seq", false},
+	        {"application/jsonx", false},
+	        {"application/+json", false},
+	        {"application/x-www-form-urlencoded", false},
+	        {"text/json", false},
+	        {"text/plain", false},
+	        {"multipart/form-data; boundary=x", false},
+	        {"application/", false},
+	        {"application/a/b+json", false},
+	        {"json", false},
+	        {"", false},
+	        {NULL, false},
 	};
 	size_t i;
 
@@ -176,7 +177,8 @@ static void is_json_table(void)
 		if (cases[i].ct != NULL)
 			request_add_param(&r, "CONTENT_TYPE", cases[i].ct);
 		if (request_is_json(&r) != cases[i].json)
-			fprintf(stderr, "  content type '%s'\n", cases[i].ct ? cases[i].ct : "(none)");
+			fprintf(stderr, "  content type '%s'\n",
+			        cases[i].ct ? cases[i].ct : "(none)");
 		CHECK(request_is_json(&r) == cases[i].json);
 		request_free(&r);
 	}
@@ -192,7 +194,8 @@ static void request_ids_are_fresh(void)
 	CHECK_INT(strlen(a.request_id), 28);
 	CHECK(strncmp(a.request_id, "req_", 4) == 0);
 	for (i = 4; i < 28; i++)
-		CHECK(isxdigit((unsigned char)a.request_id[i]) && !isupper((unsigned char)a.request_id[i]));
+		CHECK(isxdigit((unsigned char)a.request_id[i]) &&
+		      !isupper((unsigned char)a.request_id[i]));
 	CHECK(strcmp(a.request_id, b.request_id) != 0);
 }
 

@@ -10,10 +10,10 @@
 #include "check.h"
 
 #define RID "req_0123456789abcdef01234567"
-#define AUTO_HEADERS                                                                       \
-	"x-request-id: " RID "\r\n"                                                         \
-	"Access-Control-Allow-Origin: *\r\n"                                               \
-	"Access-Control-Expose-Headers: x-request-id, x-generation-id, retry-after, "      \
+#define AUTO_HEADERS                                                                               \
+	"x-request-id: " RID "\r\n"                                                                \
+	"Access-Control-Allow-Origin: *\r\n"                                                       \
+	"Access-Control-Expose-Headers: x-request-id, x-generation-id, retry-after, "              \
 	"retry-after-ms, x-should-retry\r\n"
 
 /* The body: what follows the blank line ending the head ("" if none). */
@@ -35,9 +35,9 @@ static void json_head_and_body_exact(void)
 	response_init(&r, &memsink_ops, &m, RID, "*");
 	CHECK_INT(response_json(&r, 200, body), 0);
 	CHECK_STR(m.out.data, "Status: 200 OK\r\n"
-			      "Content-Type: application/json\r\n"
-			      "Content-Length: 7\r\n" AUTO_HEADERS "\r\n"
-			      "{\"a\":1}");
+	                      "Content-Type: application/json\r\n"
+	                      "Content-Length: 7\r\n" AUTO_HEADERS "\r\n"
+	                      "{\"a\":1}");
 	CHECK_INT(r.status, 200);
 	CHECK(r.head_sent);
 	CHECK_INT(r.body_bytes, 7);
@@ -62,10 +62,10 @@ static void headers_replace_case_insensitively(void)
 	response_header(&r, "Bad\nName", "v");
 	CHECK_INT(response_json_text(&r, 405, "{}", 2), 0);
 	CHECK_STR(m.out.data, "Status: 405 Method Not Allowed\r\n"
-			      "Allow: GET, PUT, OPTIONS\r\n"
-			      "Content-Type: application/json\r\n"
-			      "Content-Length: 2\r\n" AUTO_HEADERS "\r\n"
-			      "{}");
+	                      "Allow: GET, PUT, OPTIONS\r\n"
+	                      "Content-Type: application/json\r\n"
+	                      "Content-Length: 2\r\n" AUTO_HEADERS "\r\n"
+	                      "{}");
 	/* After the head, headers are ignored and a second body is refused. */
 	response_header(&r, "X-Late", "1");
 	CHECK_INT(response_json_text(&r, 200, "{}", 2), -1);
@@ -83,9 +83,9 @@ static void error_shape_exact(void)
 	response_init(&r, &memsink_ops, &m, RID, "*");
 	CHECK_INT(response_error(&r, 400, NULL, "app_id", "invalid app id '%s'", "a'b"), 0);
 	CHECK_STR(body_of(&m), "{\"error\":{\"message\":\"invalid app id 'a'b'\",\"type\":"
-			    "\"invalid_request_error\",\"param\":\"app_id\",\"code\":400}}");
+	                       "\"invalid_request_error\",\"param\":\"app_id\",\"code\":400}}");
 	CHECK(strncmp(m.out.data, "Status: 400 Bad Request\r\nContent-Type: application/json\r\n",
-		      56) == 0);
+	              56) == 0);
 	response_free(&r);
 	memsink_free(&m);
 
@@ -93,7 +93,7 @@ static void error_shape_exact(void)
 	response_init(&r, &memsink_ops, &m, RID, "*");
 	CHECK_INT(response_error(&r, 404, NULL, NULL, "no route for %s", "/v1/x"), 0);
 	CHECK_STR(body_of(&m), "{\"error\":{\"message\":\"no route for /v1/x\",\"type\":"
-			    "\"not_found_error\",\"param\":null,\"code\":404}}");
+	                       "\"not_found_error\",\"param\":null,\"code\":404}}");
 	response_free(&r);
 	memsink_free(&m);
 }
@@ -172,11 +172,11 @@ static void request_id_and_cors_on_every_response(void)
 			break;
 		}
 		CHECK(strstr(m.out.data, "\r\nx-request-id: " RID "\r\n") != NULL);
-		CHECK(strstr(m.out.data, "\r\nAccess-Control-Allow-Origin: https://app.example\r\n") !=
-		      NULL);
+		CHECK(strstr(m.out.data,
+		             "\r\nAccess-Control-Allow-Origin: https://app.example\r\n") != NULL);
 		CHECK(strstr(m.out.data, "\r\nAccess-Control-Expose-Headers: x-request-id, "
-					 "x-generation-id, retry-after, retry-after-ms, "
-					 "x-should-retry\r\n") != NULL);
+		                         "x-generation-id, retry-after, retry-after-ms, "
+		                         "x-should-retry\r\n") != NULL);
 		response_free(&r);
 		memsink_free(&m);
 	}
@@ -205,7 +205,7 @@ static void finish_defaults(void)
 	response_header(&r, "Access-Control-Max-Age", "600");
 	CHECK_INT(response_finish(&r), 0);
 	CHECK_STR(m.out.data, "Status: 204 No Content\r\n"
-			      "Access-Control-Max-Age: 600\r\n" AUTO_HEADERS "\r\n");
+	                      "Access-Control-Max-Age: 600\r\n" AUTO_HEADERS "\r\n");
 	CHECK_INT(r.status, 204);
 	response_free(&r);
 	memsink_free(&m);
@@ -229,9 +229,9 @@ static void sse_framing_one_flush_per_event(void)
 	response_init(&r, &memsink_ops, &m, RID, "*");
 	CHECK_INT(response_sse_start(&r), 0);
 	CHECK_STR(m.out.data, "Status: 200 OK\r\n"
-			      "Content-Type: text/event-stream\r\n"
-			      "Cache-Control: no-cache\r\n"
-			      "X-Accel-Buffering: no\r\n" AUTO_HEADERS "\r\n");
+	                      "Content-Type: text/event-stream\r\n"
+	                      "Cache-Control: no-cache\r\n"
+	                      "X-Accel-Buffering: no\r\n" AUTO_HEADERS "\r\n");
 	CHECK_INT(m.flushes, 1); /* the head reaches the client before the first event */
 	CHECK(r.sse);
 

@@ -36,13 +36,13 @@ static void h_model(struct thread_ctx *c, struct request *q, struct response *r)
 }
 
 static const struct route table[] = {
-	{HTTP_GET, "/health", ROUTE_PUBLIC, false, h_health},
-	{HTTP_GET | HTTP_PUT, "/{app}/ai/config", ROUTE_ADMIN, true, h_config},
-	{HTTP_GET, "/{app}/ai/usage", ROUTE_ADMIN, false, h_usage},
-	{HTTP_POST, "/{app}/chat/completions", ROUTE_CLIENT, true, h_chat},
-	{HTTP_POST, "/{app}/embeddings", ROUTE_CLIENT, true, h_embeddings},
-	{HTTP_GET, "/{app}/models", ROUTE_CLIENT, false, h_models},
-	{HTTP_GET, "/{app}/models/{rest}", ROUTE_CLIENT, false, h_model},
+        {HTTP_GET, "/health", ROUTE_PUBLIC, false, h_health},
+        {HTTP_GET | HTTP_PUT, "/{app}/ai/config", ROUTE_ADMIN, true, h_config},
+        {HTTP_GET, "/{app}/ai/usage", ROUTE_ADMIN, false, h_usage},
+        {HTTP_POST, "/{app}/chat/completions", ROUTE_CLIENT, true, h_chat},
+        {HTTP_POST, "/{app}/embeddings", ROUTE_CLIENT, true, h_embeddings},
+        {HTTP_GET, "/{app}/models", ROUTE_CLIENT, false, h_models},
+        {HTTP_GET, "/{app}/models/{rest}", ROUTE_CLIENT, false, h_model},
 };
 #define NROUTES (sizeof(table) / sizeof(table[0]))
 
@@ -111,26 +111,26 @@ static void every_route_matches(void)
 static void unknown_paths_are_not_found(void)
 {
 	static const char *const paths[] = {
-		"/",
-		"",
-		"/v1",
-		"/v1/",
-		"/v2/health",
-		"/v1health",
-		"/v10/health",
-		"/v1/healthz",
-		"/v1/health/",
-		"/V1/health",
-		"/v1/demo",
-		"/v1/demo/",
-		"/v1/demo/ai",
-		"/v1/demo/ai/config/",
-		"/v1/demo/ai/config/extra",
-		"/v1/demo/unknown",
-		"/v1/demo/models/",
-		"/v1/demo/chat/completions/x",
-		"/v1//health",
-		"/v1/demo/../demo/ai/config",
+	        "/",
+	        "",
+	        "/v1",
+	        "/v1/",
+	        "/v2/health",
+	        "/v1health",
+	        "/v10/health",
+	        "/v1/healthz",
+	        "/v1/health/",
+	        "/V1/health",
+	        "/v1/demo",
+	        "/v1/demo/",
+	        "/v1/demo/ai",
+	        "/v1/demo/ai/config/",
+	        "/v1/demo/ai/config/extra",
+	        "/v1/demo/unknown",
+	        "/v1/demo/models/",
+	        "/v1/demo/chat/completions/x",
+	        "/v1//health",
+	        "/v1/demo/../demo/ai/config",
 	};
 	size_t i;
 
@@ -179,8 +179,9 @@ static void allow_header_text(void)
 	char out[64];
 	char tiny[8];
 
-	router_allow_header(HTTP_OPTIONS | HTTP_PUT | HTTP_GET | HTTP_POST | HTTP_DELETE | HTTP_HEAD,
-			    out, sizeof(out));
+	router_allow_header(HTTP_OPTIONS | HTTP_PUT | HTTP_GET | HTTP_POST | HTTP_DELETE |
+	                            HTTP_HEAD,
+	                    out, sizeof(out));
 	CHECK_STR(out, "GET, HEAD, POST, PUT, DELETE, OPTIONS");
 	router_allow_header(0, out, sizeof(out));
 	CHECK_STR(out, "");
@@ -191,15 +192,15 @@ static void allow_header_text(void)
 static void bad_app_ids_are_rejected(void)
 {
 	static const char *const paths[] = {
-		"/v1/a'b/ai/config",
-		"/v1/x;DROP%20TABLE%20apps/ai/config",
-		"/v1/1%20OR%201=1/ai/config",
-		"/v1/app%2fx/ai/config",
-		"/v1/%61pp/ai/config",
-		"/v1/a.b/ai/config",
-		"/v1//ai/config",
-		"/v1/0123456789012345678901234567890123456789012345678901234567890123"
-		"4/ai/config",
+	        "/v1/a'b/ai/config",
+	        "/v1/x;DROP%20TABLE%20apps/ai/config",
+	        "/v1/1%20OR%201=1/ai/config",
+	        "/v1/app%2fx/ai/config",
+	        "/v1/%61pp/ai/config",
+	        "/v1/a.b/ai/config",
+	        "/v1//ai/config",
+	        "/v1/0123456789012345678901234567890123456789012345678901234567890123"
+	        "4/ai/config",
 	};
 	size_t i;
 
@@ -216,7 +217,7 @@ static void bad_app_ids_are_rejected(void)
 static void app_id_of_64_chars_is_fine(void)
 {
 	struct result r = match(HTTP_GET, "/v1/01234567890123456789012345678901234567890123"
-					  "45678901234567890123/ai/config");
+	                                  "45678901234567890123/ai/config");
 
 	CHECK_INT(r.rr, ROUTE_FOUND);
 	CHECK_INT(strlen(r.app_id), 64);

@@ -1,0 +1,160 @@
+/* The usage_requests table and its usage_daily rollup (usage.h). The rollup
+ * row is computed by the database from the request row just inserted, in the
+ * same transaction: the day, model and amounts can never disagree with the
+ * row, even across midnight, and a failure leaves neither. */
+#include "config.h"
+#include "usage.h"
+
+#include <string.h>
+
+#include <mysqld_error.h>
+
+#include "db.h"
+#include "log.h"
+#include "stmt.h"
+
+/* Two first requests of an app/day/model can deadlock on the new rollup
+ * row's gap lock; InnoDB then rolls the transaction back and it is run again,
+ * this many times in all. (A lock wait timeout is not retried: it already
+ * took innodb_lock_wait_timeout.) */
+#define USAGE_ATTEMPTS 3
+
+static const char SQL_USAGE_INSERT[] =
+        "INSERT INTO usage_requests (request_id, app_id, key_id, endpoint, model_requested, "
+        "model_billed, generation_id, prompt_tokens, completion_tokens, cached_tokens, "
+        "reasoning_tokens, cost, cost_source, is_byok, status, streamed, aborted, ttft_us, "
+        "duration_us, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
+/* Columns are qualified: in INSERT ... SELECT ... ON DUPLICATE KEY UPDATE a
+ * bare name could mean either table. */
+static const char SQL_USAGE_ROLLUP[] =
+        "INSERT INTO usage_daily (app_id, day, model, is_byok, requests, prompt_tokens, "
+        "completion_tokens, cached_tokens, reasoning_tokens, cost, updated_at) "
+        "SELECT r.app_id, DATE(r.created_at), r.model, r.is_byok, 1, r.prompt_tokens, "
+        "r.completion_tokens, r.cached_tokens, r.reasoning_tokens, r.cost, r.created_at "
+        "FROM usage_requests AS r WHERE r.request_id = ? "
+        "ON DUPLICATE KEY UPDATE "
+        "usage_daily.requests = usage_daily.requests + VALUES(requests), "
+        "usage_daily.prompt_tokens = usage_daily.prompt_tokens + VALUES(prompt_tokens), "
+        "usage_daily.completion_tokens = usage_daily.completion_tokens + "
+        "VALUES(completion_tokens), "
+        "usage_daily.cached_tokens = usage_daily.cached_tokens + VALUES(cached_tokens), "
+        "usage_daily.reasoning_tokens = usage_daily.reasoning_tokens + VALUES(reasoning_tokens), "
+        "usage_daily.cost = usage_daily.cost + VALUES(cost), "
+        "usage_daily.updated_at = GREATEST(usage_daily.updated_at, VALUES(updated_at))";
+
+const char *cost_source_name(enum cost_source s)
+{
+	switch (s) {
+	case COST_UPSTREAM:
+		return "upstream";
+	case COST_GENERATION:
+		return "generation";
+	case COST_ESTIMATE:
+		return "estimate";
+	case COST_NONE:
+	default:
+		return "none";
+	}
+}
+
+static const char *or_null(const char *s)
+{
+	return s && s[0] ? s : NULL;
+}
+
+static aigw_rc usage_check(const struct usage_record *u, char *err)
+{
+	if (!u->endpoint ||
+	    (strcmp(u->endpoint, "chat") != 0 && strcmp(u->endpoint, "embeddings") != 0))
+		return aigw_fail(err, AIGW_EINVAL, "usage: unknown endpoint '%.32s'",
+		                 u->endpoint ? u->endpoint : "(null)");
+	if (!u->request_id[0])
+		return aigw_fail(err, AIGW_EINVAL, "usage: no request id");
+	if (u->prompt_tokens < 0 || u->completion_tokens < 0 || u->cached_tokens < 0 ||
+	    u->reasoning_tokens < 0 || u->duration_us < 0)
+		return aigw_fail(err, AIGW_EINVAL, "usage: negative token count or duration");
+	if (u->cost < 0)
+		return aigw_fail(err, AIGW_EINVAL, "usage: negative cost");
+	if (u->cost_source < COST_NONE || u->cost_source > COST_ESTIMATE)
+		return aigw_fail(err, AIGW_EINVAL, "usage: unknown cost source %d",
+		                 (int)u->cost_source);
+	return AIGW_OK;
+}
+
+/* One attempt of the transaction; *err_no gets the MariaDB error number of a
+ * failed statement (to tell a deadlock). */
+static aigw_rc usage_try(struct db *db, const struct usage_record *u, unsigned *err_no, char *err)
+{
+	char cost[MONEY_TEXT_LEN];
+	struct q q;
+	aigw_rc rc;
+
+	*err_no = 0;
+	money_to_decimal(u->cost, cost);
+	rc = db_begin(db, err);
+	if (rc != AIGW_OK)
+		return rc;
+
+	q_init(&q, db, SQL_USAGE_INSERT);
+	q_in_str(&q, u->request_id);
+	q_in_str(&q, u->app_id);
+	q_in_int_or_null(&q, u->key_id, u->key_id <= 0);
+	q_in_str(&q, u->endpoint);
+	q_in_str(&q, or_null(u->model_requested));
+	q_in_str(&q, or_null(u->model_billed));
+	q_in_str(&q, or_null(u->generation_id));
+	q_in_int(&q, u->prompt_tokens);
+	q_in_int(&q, u->completion_tokens);
+	q_in_int(&q, u->cached_tokens);
+	q_in_int(&q, u->reasoning_tokens);
+	q_in_str(&q, cost);
+	q_in_str(&q, cost_source_name(u->cost_source));
+	q_in_int(&q, u->is_byok ? 1 : 0);
+	q_in_int(&q, u->status);
+	q_in_int(&q, u->streamed ? 1 : 0);
+	q_in_int(&q, u->aborted ? 1 : 0);
+	q_in_int_or_null(&q, u->ttft_us, u->ttft_us <= 0);
+	q_in_int(&q, u->duration_us);
+	rc = q_exec(&q, err);
+	*err_no = q.err_no;
+	q_end(&q);
+	if (rc == AIGW_EEXIST)
+		aigw_fail(err, rc, "usage of request %.40s is already recorded", u->request_id);
+	else if (rc == AIGW_ENOTFOUND)
+		aigw_fail(err, rc, "usage: no app '%.64s'", u->app_id);
+	if (rc != AIGW_OK)
+		goto out;
+
+	q_init(&q, db, SQL_USAGE_ROLLUP);
+	q_in_str(&q, u->request_id);
+	rc = q_exec(&q, err);
+	*err_no = q.err_no;
+	if (rc == AIGW_OK && q_affected(&q) == 0)
+		rc = aigw_fail(err, AIGW_EDB, "usage: the rollup found no row for %.40s",
+		               u->request_id);
+	q_end(&q);
+	if (rc != AIGW_OK)
+		goto out;
+	return db_commit(db, err);
+out:
+	db_rollback(db);
+	return rc;
+}
+
+aigw_rc db_usage_record(struct db *db, const struct usage_record *u, char *err)
+{
+	unsigned err_no = 0;
+	aigw_rc rc;
+	int attempt;
+
+	rc = usage_check(u, err);
+	if (rc != AIGW_OK)
+		return rc;
+	for (attempt = 1;; attempt++) {
+		rc = usage_try(db, u, &err_no, err);
+		if (rc == AIGW_OK || attempt >= USAGE_ATTEMPTS || err_no != ER_LOCK_DEADLOCK)
+			return rc;
+		log_warn("usage of request %s: %s; trying again", u->request_id, err);
+	}
+}

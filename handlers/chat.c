@@ -1,0 +1,318 @@
+/* POST /v1/{app}/chat/completions. The body goes upstream unchanged but for
+ * the model (filled from the app's defaultModel) and max_tokens (filled from
+ * maxTokensPerRequest, or refused above it). Streams are relayed event by
+ * event, each flushed as it arrives; the relay ends every stream with either
+ * the upstream's [DONE] or an error event, never a silent close, and a client
+ * that goes away aborts the upstream transfer at once. */
+#include "config.h"
+
+#include "endpoints.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
+#include "conffile.h"
+#include "context.h"
+#include "log.h"
+#include "proxy.h"
+#include "sse_parser.h"
+
+/* Caps: one upstream SSE event, and a whole non-streamed answer. */
+#define EVENT_MAX (1024 * 1024)
+#define ANSWER_MAX (16 * 1024 * 1024)
+
+struct chat {
+	struct thread_ctx *ctx;
+	struct response *resp;
+	struct proxy *p;
+	bool want_stream;
+	bool relaying;          /* SSE started towards the client */
+	bool saw_done;
+	bool saw_error_event;
+	bool stopped_by_us;     /* we aborted the upstream (client gone, bad event) */
+	struct buf answer;      /* non-streamed answer */
+	struct sse_parser parser;
+	long long last_write_us;
+	long long content_chars;
+};
+
+/* Checks max_tokens / max_completion_tokens against the cap and fills
+ * max_tokens when neither is given. Answers 400 and returns false if refused. */
+static bool apply_token_cap(cJSON *body, const struct ai_config *cfg, struct response *resp)
+{
+	static const char *const fields[] = {"max_tokens", "max_completion_tokens"};
+	bool given = false;
+
+	for (size_t i = 0; i < 2; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, fields[i]);
+		if (!v || cJSON_IsNull(v))
+			continue;
+		if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e9 ||
+		    v->valuedouble != (double)(long long)v->valuedouble) {
+			response_error(resp, 400, NULL, fields[i], "%s must be a positive integer",
+				       fields[i]);
+			return false;
+		}
+		if (cfg->max_tokens_per_request > 0 &&
+		    v->valuedouble > cfg->max_tokens_per_request) {
+			response_error(resp, 400, NULL, fields[i],
+				       "%s %lld is over this app's maxTokensPerRequest (%d)",
+				       fields[i], (long long)v->valuedouble,
+				       cfg->max_tokens_per_request);
+			return false;
+		}
+		given = true;
+	}
+	if (!given && cfg->max_tokens_per_request > 0)
+		cJSON_AddNumberToObject(body, "max_tokens", cfg->max_tokens_per_request);
+	return true;
+}
+
+/* Reads what the usage record needs from one upstream chunk or answer. */
+static void inspect_answer(struct chat *c, const cJSON *j)
+{
+	const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
+	const cJSON *usage = cJSON_GetObjectItemCaseSensitive(j, "usage");
+	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(j, "choices");
+	const cJSON *ch;
+
+	if (cJSON_IsString(model) && !c->p->rec.model_billed[0])
+		snprintf(c->p->rec.model_billed, sizeof(c->p->rec.model_billed), "%s",
+			 model->valuestring);
+	if (cJSON_IsObject(usage)) {
+		struct usage_numbers u;
+		usage_parse(usage, &u);
+		proxy_take_usage(c->p, &u);
+	}
+	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "error")))
+		c->saw_error_event = true;
+	cJSON_ArrayForEach(ch, choices)
+	{
+		if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(ch, "error")))
+			c->saw_error_event = true;
+	}
+}
+
+/* Sends the closing error event of a stream that did not end well. */
+static void stream_error(struct chat *c, int code, const char *message)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON *e = cJSON_AddObjectToObject(o, "error");
+	char *text;
+
+	cJSON_AddStringToObject(e, "message", message);
+	cJSON_AddStringToObject(e, "type", response_error_type(code));
+	cJSON_AddNullToObject(e, "param");
+	cJSON_AddNumberToObject(e, "code", code);
+	text = cJSON_PrintUnformatted(o);
+	if (text)
+		response_sse_data(c->resp, text, strlen(text));
+	cJSON_free(text);
+	cJSON_Delete(o);
+	c->p->rec.status = code;
+}
+
+static int relay_event(void *arg, enum sse_kind kind, const char *text, size_t len)
+{
+	struct chat *c = arg;
+	int rc;
+
+	if (kind == SSE_COMMENT) {
+		rc = response_sse_comment(c->resp, text);
+	} else if (len == 6 && memcmp(text, "[DONE]", 6) == 0) {
+		c->saw_done = true;
+		rc = response_sse_data(c->resp, text, len);
+	} else {
+		if (!c->p->rec.ttft_us)
+			c->p->rec.ttft_us = proxy_now_us() - c->p->start_us;
+		/* Parse only the events that carry what we record; content chunks
+		 * go through untouched. */
+		if (!c->p->rec.model_billed[0] || strstr(text, "\"usage\"") ||
+		    strstr(text, "\"error\"")) {
+			cJSON *j = cJSON_ParseWithLength(text, len);
+			if (j)
+				inspect_answer(c, j);
+			cJSON_Delete(j);
+		}
+		c->content_chars += (long long)len;
+		if (memchr(text, '\n', len)) {
+			/* a multi-line data field: JSON never needs the raw newlines,
+			 * and one data line per event is what clients parse */
+			char *one = xstrndup(text, len);
+			for (char *nl = strchr(one, '\n'); nl; nl = strchr(nl, '\n'))
+				*nl = ' ';
+			rc = response_sse_data(c->resp, one, len);
+			free(one);
+		} else {
+			rc = response_sse_data(c->resp, text, len);
+		}
+	}
+	c->last_write_us = proxy_now_us();
+	return rc != 0;
+}
+
+static int on_headers(void *arg, const struct upstream_response *up)
+{
+	struct chat *c = arg;
+
+	if (up->generation_id[0])
+		snprintf(c->p->rec.generation_id, sizeof(c->p->rec.generation_id), "%s",
+			 up->generation_id);
+	if (!c->want_stream || up->status != 200 || !strstr(up->content_type, "event-stream"))
+		return 0;
+	if (up->generation_id[0])
+		response_header(c->resp, "x-generation-id", up->generation_id);
+	c->relaying = true;
+	c->p->rec.streamed = true;
+	c->p->rec.status = 200;
+	c->last_write_us = proxy_now_us();
+	if (response_sse_start(c->resp) != 0) {
+		c->stopped_by_us = true;
+		return 1;
+	}
+	return 0;
+}
+
+static int on_data(void *arg, const char *bytes, size_t n)
+{
+	struct chat *c = arg;
+	char err[AIGW_ERRLEN];
+
+	if (!c->relaying)
+		return buf_append(&c->answer, bytes, n) == AIGW_OK ? 0 : 1;
+	aigw_rc rc = sse_parser_feed(&c->parser, bytes, n, relay_event, c, err);
+	if (rc == AIGW_OK)
+		return 0;
+	c->stopped_by_us = true;
+	if (rc == AIGW_ETOOBIG)
+		stream_error(c, 502, "upstream sent an event over the size limit");
+	return 1;
+}
+
+/* Heartbeats during silences; they are also how a gone client shows. */
+static int on_tick(void *arg, long long idle_ms)
+{
+	struct chat *c = arg;
+	long long keepalive_us = (long long)c->ctx->conf->sse_keepalive_s * 1000000;
+
+	(void)idle_ms;
+	if (!c->relaying)
+		return 0;
+	if (proxy_now_us() - c->last_write_us >= keepalive_us) {
+		c->last_write_us = proxy_now_us();
+		if (response_sse_comment(c->resp, "keep-alive") != 0) {
+			c->stopped_by_us = true;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Ends a relayed stream according to how the upstream transfer ended. */
+static void finish_stream(struct chat *c, aigw_rc rc, const char *err)
+{
+	if (response_client_gone(c->resp)) {
+		c->p->rec.aborted = true;
+		return;
+	}
+	if (rc == AIGW_OK && (c->saw_done || c->saw_error_event))
+		return;
+	if (rc == AIGW_ETIMEOUT)
+		stream_error(c, 504, "upstream timed out mid-stream");
+	else if (rc == AIGW_OK || rc == AIGW_EUPSTREAM)
+		stream_error(c, 502, "upstream stream ended before [DONE]");
+	else if (!c->stopped_by_us)
+		stream_error(c, 502, err);
+}
+
+/* Answers a complete non-streamed upstream answer. */
+static void finish_answer(struct chat *c, const struct upstream_response *up)
+{
+	const char *body = c->answer.data ? c->answer.data : "";
+
+	if (up->status < 200 || up->status > 299) {
+		proxy_answer_upstream_error(c->resp, up, body, c->answer.len);
+		c->p->rec.status = c->resp->status;
+		return;
+	}
+	cJSON *j = cJSON_ParseWithLength(body, c->answer.len);
+	if (!cJSON_IsObject(j)) {
+		cJSON_Delete(j);
+		response_error(c->resp, 502, NULL, NULL, "upstream answered something not JSON");
+		c->p->rec.status = 502;
+		return;
+	}
+	inspect_answer(c, j);
+	cJSON_Delete(j);
+	if (up->generation_id[0])
+		response_header(c->resp, "x-generation-id", up->generation_id);
+	response_json_text(c->resp, (int)up->status, body, c->answer.len);
+	c->p->rec.status = (int)up->status;
+}
+
+void handle_chat_completions(struct thread_ctx *ctx, struct request *req, struct response *resp)
+{
+	struct proxy p;
+	struct chat c = {.ctx = ctx, .resp = resp, .p = &p};
+	struct upstream_response up;
+	char err[AIGW_ERRLEN] = "";
+	cJSON *body = NULL;
+	char *text = NULL;
+
+	memset(&p, 0, sizeof(p));
+	buf_init(&c.answer, ANSWER_MAX);
+	sse_parser_init(&c.parser, EVENT_MAX);
+	if (!proxy_parse_body(req, resp, &body))
+		goto out;
+	const cJSON *stream = cJSON_GetObjectItemCaseSensitive(body, "stream");
+	if (stream && !cJSON_IsBool(stream) && !cJSON_IsNull(stream)) {
+		response_error(resp, 400, NULL, "stream", "stream must be a boolean");
+		goto out;
+	}
+	c.want_stream = cJSON_IsTrue(stream);
+	if (!proxy_begin(ctx, req, resp, body, "chat", &p))
+		goto out;
+	if (!apply_token_cap(body, &p.cfg, resp))
+		goto out;
+	text = cJSON_PrintUnformatted(body);
+	if (!text) {
+		response_error(resp, 500, NULL, NULL, "cannot serialize the request");
+		goto out;
+	}
+
+	struct upstream_request rq = {
+		.method = "POST",
+		.path = "/chat/completions",
+		.api_key = p.api_key,
+		.body = text,
+		.body_len = strlen(text),
+		.headers = (const char *const *)p.fwd,
+		.stream = c.want_stream,
+	};
+	struct upstream_callbacks cb = {on_headers, on_data, on_tick};
+	aigw_rc rc = upstream_call(ctx->upstream, &rq, &cb, &c, &up, err);
+
+	if (c.relaying)
+		finish_stream(&c, rc, err);
+	else if (rc == AIGW_OK)
+		finish_answer(&c, &up);
+	else if (rc == AIGW_EGONE && response_client_gone(resp))
+		p.rec.aborted = true;
+	else {
+		proxy_answer_transport_error(resp, rc, err);
+		p.rec.status = resp->status;
+	}
+	if (!p.rec.status)
+		p.rec.status = resp->status ? resp->status : 499;
+	response_end(resp);
+	proxy_record(ctx, &p);
+out:
+	cJSON_free(text);
+	cJSON_Delete(body);
+	proxy_end(&p);
+	sse_parser_free(&c.parser);
+	buf_free(&c.answer);
+}

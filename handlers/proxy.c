@@ -1,0 +1,331 @@
+/* The shared path of proxied requests (see proxy.h): config, model, key,
+ * attribution headers, upstream error shapes, settlement and recording. */
+#include "config.h"
+
+#include "proxy.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "alloc.h"
+#include "byok.h"
+#include "conffile.h"
+#include "context.h"
+#include "log.h"
+
+#define MODEL_MAX 256
+#define FWD_VALUE_MAX 512
+/* Waits between asks for a generation record that is not there yet (ms). */
+static const int generation_backoff_ms[] = {200, 400, 800, 1600};
+#define GENERATION_BODY_MAX (256 * 1024)
+
+long long proxy_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+bool proxy_parse_body(struct request *req, struct response *resp, cJSON **body)
+{
+	const char *end = NULL;
+
+	*body = NULL;
+	if (!req->body || req->body_len == 0) {
+		response_error(resp, 400, NULL, NULL, "a JSON request body is required");
+		return false;
+	}
+	*body = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, false);
+	if (!*body) {
+		long at = end ? (long)(end - req->body) : 0;
+		response_error(resp, 400, NULL, NULL, "malformed JSON near byte %ld", at);
+		return false;
+	}
+	if (!cJSON_IsObject(*body)) {
+		cJSON_Delete(*body);
+		*body = NULL;
+		response_error(resp, 400, NULL, NULL, "the request body must be a JSON object");
+		return false;
+	}
+	return true;
+}
+
+/* The attribution headers OpenRouter reads, forwarded as the client sent them. */
+static const struct {
+	const char *param;
+	const char *name;
+} fwd_headers[PROXY_MAX_FWD_HEADERS] = {
+	{"HTTP_HTTP_REFERER", "HTTP-Referer"},
+	{"HTTP_X_TITLE", "X-Title"},
+	{"HTTP_X_OPENROUTER_TITLE", "X-OpenRouter-Title"},
+	{"HTTP_X_OPENROUTER_CATEGORIES", "X-OpenRouter-Categories"},
+};
+
+static void collect_forwarded(const struct request *req, struct proxy *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < PROXY_MAX_FWD_HEADERS && fwd_headers[i].param; i++) {
+		const char *v = request_param(req, fwd_headers[i].param);
+		if (!v || !v[0] || strlen(v) > FWD_VALUE_MAX || strpbrk(v, "\r\n"))
+			continue;
+		size_t len = strlen(fwd_headers[i].name) + 2 + strlen(v) + 1;
+		p->fwd[n] = xmalloc(len);
+		snprintf(p->fwd[n], len, "%s: %s", fwd_headers[i].name, v);
+		n++;
+	}
+	p->fwd[n] = NULL;
+}
+
+static bool model_allowed(const struct ai_config *cfg, const char *model)
+{
+	if (cfg->n_allowed == 0)
+		return true;
+	for (size_t i = 0; i < cfg->n_allowed; i++)
+		if (strcmp(cfg->allowed_models[i], model) == 0)
+			return true;
+	return false;
+}
+
+/* Fills body.model when absent and checks it; answers on failure. */
+static bool resolve_model(struct thread_ctx *ctx, cJSON *body, struct response *resp,
+			  struct proxy *p)
+{
+	cJSON *m = cJSON_GetObjectItemCaseSensitive(body, "model");
+	const char *model;
+
+	if (m && !cJSON_IsNull(m) && !cJSON_IsString(m)) {
+		response_error(resp, 400, NULL, "model", "model must be a string");
+		return false;
+	}
+	if (cJSON_IsString(m)) {
+		model = m->valuestring;
+	} else {
+		model = p->cfg.default_model ? p->cfg.default_model : ctx->conf->default_model;
+		cJSON_DeleteItemFromObjectCaseSensitive(body, "model");
+		cJSON_AddStringToObject(body, "model", model);
+	}
+	if (!model[0] || strlen(model) > MODEL_MAX) {
+		response_error(resp, 400, NULL, "model", "model must be 1 to %d bytes", MODEL_MAX);
+		return false;
+	}
+	if (!model_allowed(&p->cfg, model)) {
+		response_error(resp, 403, NULL, "model",
+			       "model '%s' is not in this app's allowedModels", model);
+		return false;
+	}
+	snprintf(p->model, sizeof(p->model), "%s", model);
+	snprintf(p->rec.model_requested, sizeof(p->rec.model_requested), "%s", model);
+	return true;
+}
+
+static bool choose_key(struct thread_ctx *ctx, const char *app_id, struct response *resp,
+		       struct proxy *p)
+{
+	char err[AIGW_ERRLEN];
+	size_t len = 0;
+
+	if (p->cfg.byok_sealed) {
+		aigw_rc rc = byok_open(ctx->keyring, p->cfg.byok_key_id, app_id, p->cfg.byok_sealed,
+				       p->cfg.byok_sealed_len, &p->byok_plain, &len, err);
+		if (rc != AIGW_OK) {
+			log_error("proxy: cannot open the BYOK key of app %s: %s", app_id, err);
+			response_error(resp, 500, NULL, NULL,
+				       "the app's BYOK key cannot be decrypted; set it again");
+			return false;
+		}
+		p->api_key = p->byok_plain;
+		p->rec.is_byok = true;
+		return true;
+	}
+	if (!ctx->conf->upstream_key || !ctx->conf->upstream_key[0]) {
+		log_error("proxy: no upstream_key configured and app %s has no BYOK key", app_id);
+		response_error(resp, 503, NULL, NULL, "no upstream key is configured for this gateway");
+		return false;
+	}
+	p->api_key = ctx->conf->upstream_key;
+	return true;
+}
+
+bool proxy_begin(struct thread_ctx *ctx, struct request *req, struct response *resp,
+		 cJSON *body, const char *endpoint, struct proxy *p)
+{
+	char err[AIGW_ERRLEN];
+	aigw_rc rc;
+
+	memset(p, 0, sizeof(*p));
+	p->start_us = proxy_now_us();
+	snprintf(p->rec.request_id, sizeof(p->rec.request_id), "%s", req->request_id);
+	snprintf(p->rec.app_id, sizeof(p->rec.app_id), "%s", req->app_id);
+	p->rec.key_id = req->key_id;
+	p->rec.endpoint = endpoint;
+
+	rc = db_ai_config_get(ctx->db, req->app_id, false, &p->cfg, err);
+	if (rc != AIGW_OK) {
+		log_warn("proxy: loading the config of %s failed: %s", req->app_id, err);
+		if (rc == AIGW_EDB)
+			response_error(resp, 503, NULL, NULL, "database unavailable");
+		else
+			response_error(resp, 500, NULL, NULL, "cannot load the app's AI config");
+		return false;
+	}
+	if (!resolve_model(ctx, body, resp, p) || !choose_key(ctx, req->app_id, resp, p))
+		return false;
+	collect_forwarded(req, p);
+	if (!ctx->upstream)
+		ctx->upstream = upstream_new(ctx->conf);
+	return true;
+}
+
+void proxy_answer_upstream_error(struct response *resp, const struct upstream_response *up,
+				 const char *body, size_t len)
+{
+	int status = (up->status >= 400 && up->status <= 599) ? (int)up->status : 502;
+	cJSON *parsed = body ? cJSON_ParseWithLength(body, len) : NULL;
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(parsed, "error");
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(e, "metadata");
+	cJSON *out = cJSON_CreateObject();
+	cJSON *oe = cJSON_AddObjectToObject(out, "error");
+	char text[160];
+
+	if (cJSON_IsString(msg) && msg->valuestring[0]) {
+		cJSON_AddStringToObject(oe, "message", msg->valuestring);
+	} else {
+		snprintf(text, sizeof(text), "upstream answered HTTP %ld", up->status);
+		cJSON_AddStringToObject(oe, "message", text);
+	}
+	cJSON_AddStringToObject(oe, "type", response_error_type(status));
+	cJSON_AddNullToObject(oe, "param");
+	cJSON_AddNumberToObject(oe, "code", status);
+	if (cJSON_IsObject(meta))
+		cJSON_AddItemToObject(oe, "metadata", cJSON_Duplicate(meta, true));
+	if (up->retry_after[0])
+		response_header(resp, "Retry-After", up->retry_after);
+	if (status == 402 || status == 400 || status == 401 || status == 403)
+		response_header(resp, "x-should-retry", "false");
+	if (up->generation_id[0])
+		response_header(resp, "x-generation-id", up->generation_id);
+	response_json(resp, status, out);
+	cJSON_Delete(out);
+	cJSON_Delete(parsed);
+}
+
+void proxy_answer_transport_error(struct response *resp, aigw_rc rc, const char *err)
+{
+	if (rc == AIGW_ETIMEOUT)
+		response_error(resp, 504, NULL, NULL, "upstream timeout: %s", err);
+	else
+		response_error(resp, 502, NULL, NULL, "upstream unavailable: %s", err);
+}
+
+void proxy_take_usage(struct proxy *p, const struct usage_numbers *u)
+{
+	p->rec.prompt_tokens = u->prompt_tokens;
+	p->rec.completion_tokens = u->completion_tokens;
+	p->rec.cached_tokens = u->cached_tokens;
+	p->rec.reasoning_tokens = u->reasoning_tokens;
+	if (u->has_cost) {
+		p->rec.cost = u->cost;
+		p->rec.cost_source = COST_UPSTREAM;
+	}
+}
+
+/* Collects a small upstream answer into a capped buffer. */
+static int collect_body(void *arg, const char *bytes, size_t n)
+{
+	return buf_append(arg, bytes, n) == AIGW_OK ? 0 : 1;
+}
+
+/* Asks the upstream's generation record for the cost of p's request.
+ * Returns true when the record gave a cost. */
+static bool settle_from_generation(struct thread_ctx *ctx, struct proxy *p)
+{
+	char path[256];
+	char err[AIGW_ERRLEN];
+	size_t tries = sizeof(generation_backoff_ms) / sizeof(generation_backoff_ms[0]);
+
+	if (!p->rec.generation_id[0] || !ctx->upstream)
+		return false;
+	if (strspn(p->rec.generation_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					 "0123456789-_") != strlen(p->rec.generation_id))
+		return false; /* goes into a URL: only ids of the usual shape */
+	snprintf(path, sizeof(path), "/generation?id=%s", p->rec.generation_id);
+	for (size_t i = 0; i <= tries; i++) {
+		struct upstream_request rq = {.method = "GET", .path = path, .api_key = p->api_key};
+		struct upstream_callbacks cb = {.on_data = collect_body};
+		struct upstream_response up;
+		struct buf b;
+
+		buf_init(&b, GENERATION_BODY_MAX);
+		aigw_rc rc = upstream_call(ctx->upstream, &rq, &cb, &b, &up, err);
+		if (rc == AIGW_OK && up.status == 200) {
+			cJSON *j = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
+			const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "data");
+			const cJSON *cost = cJSON_GetObjectItemCaseSensitive(d, "total_cost");
+			const cJSON *tp = cJSON_GetObjectItemCaseSensitive(d, "tokens_prompt");
+			const cJSON *tc = cJSON_GetObjectItemCaseSensitive(d, "tokens_completion");
+			int64_t units = cJSON_IsNumber(cost) ? money_from_usd(cost->valuedouble) : -1;
+			if (units >= 0) {
+				p->rec.cost = units;
+				p->rec.cost_source = COST_GENERATION;
+				if (cJSON_IsNumber(tp))
+					p->rec.prompt_tokens = (long long)tp->valuedouble;
+				if (cJSON_IsNumber(tc))
+					p->rec.completion_tokens = (long long)tc->valuedouble;
+			}
+			cJSON_Delete(j);
+			buf_free(&b);
+			return units >= 0;
+		}
+		buf_free(&b);
+		if (rc != AIGW_OK || (up.status != 404 && up.status < 500))
+			break;
+		if (i < tries) {
+			struct timespec ts = {0, generation_backoff_ms[i] * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
+	log_warn("proxy: no generation record for %s", p->rec.generation_id);
+	return false;
+}
+
+void proxy_record(struct thread_ctx *ctx, struct proxy *p)
+{
+	char err[AIGW_ERRLEN];
+
+	if (p->rec.cost_source == COST_NONE && p->rec.generation_id[0])
+		settle_from_generation(ctx, p);
+	p->rec.duration_us = proxy_now_us() - p->start_us;
+	aigw_rc rc = db_usage_record(ctx->db, &p->rec, err);
+	if (rc != AIGW_OK)
+		rc = db_usage_record(ctx->db, &p->rec, err);
+	if (rc != AIGW_OK)
+		/* The row is lost to the database: keep every number in the log so
+		 * an operator can replay it. No secrets in a usage record. */
+		log_error("usage NOT RECORDED (%s): request=%s app=%s key=%lld endpoint=%s "
+			  "model=%s billed=%s generation=%s prompt=%lld completion=%lld "
+			  "cost_units=%lld source=%s byok=%d status=%d streamed=%d aborted=%d",
+			  err, p->rec.request_id, p->rec.app_id, p->rec.key_id, p->rec.endpoint,
+			  p->rec.model_requested, p->rec.model_billed, p->rec.generation_id,
+			  p->rec.prompt_tokens, p->rec.completion_tokens, (long long)p->rec.cost,
+			  cost_source_name(p->rec.cost_source), p->rec.is_byok, p->rec.status,
+			  p->rec.streamed, p->rec.aborted);
+}
+
+void proxy_end(struct proxy *p)
+{
+	if (p->byok_plain)
+		byok_plain_free(p->byok_plain);
+	p->byok_plain = NULL;
+	p->api_key = NULL;
+	for (size_t i = 0; p->fwd[i]; i++) {
+		free(p->fwd[i]);
+		p->fwd[i] = NULL;
+	}
+	ai_config_free(&p->cfg);
+}

@@ -1,0 +1,62 @@
+/* What chat and embeddings share on their way to the upstream: loading the
+ * app's AI config, resolving and checking the model, choosing the upstream
+ * key (BYOK or platform), forwarding attribution headers, answering upstream
+ * errors in our shape, and recording usage. */
+#ifndef AIGW_PROXY_H
+#define AIGW_PROXY_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "ai_config.h"
+#include "request.h"
+#include "response.h"
+#include "upstream.h"
+#include "usage.h"
+#include "usage_parse.h"
+
+struct thread_ctx;
+
+#define PROXY_MAX_FWD_HEADERS 6
+
+struct proxy {
+	struct ai_config cfg;
+	char model[257];           /* the model asked of the upstream */
+	char *byok_plain;          /* BYOK key in clear (sodium memory), or NULL */
+	const char *api_key;       /* byok_plain or the platform key: borrowed */
+	char *fwd[PROXY_MAX_FWD_HEADERS + 1];  /* "Name: value" lines, NULL-terminated */
+	long long start_us;
+	struct usage_record rec;   /* filled as the request goes */
+};
+
+/* Parses req->body as a JSON object into *body (caller cJSON_Deletes).
+ * On failure answers 400 and returns false. */
+bool proxy_parse_body(struct request *req, struct response *resp, cJSON **body);
+
+/* Loads the config, resolves `model` in body (filling it from defaultModel,
+ * then the operator default), checks allowedModels and picks the key. On
+ * failure answers (400/403/500/503) and returns false; proxy_end() is still
+ * to be called. */
+bool proxy_begin(struct thread_ctx *ctx, struct request *req, struct response *resp,
+		 cJSON *body, const char *endpoint, struct proxy *p);
+
+/* Answers a non-2xx upstream JSON body in our error shape with its status. */
+void proxy_answer_upstream_error(struct response *resp, const struct upstream_response *up,
+				 const char *body, size_t len);
+/* Answers a transport failure: 504 for timeouts, 502 otherwise. */
+void proxy_answer_transport_error(struct response *resp, aigw_rc rc, const char *err);
+
+/* Copies the upstream's usage numbers into the record. */
+void proxy_take_usage(struct proxy *p, const struct usage_numbers *u);
+
+/* Settles a request whose answer carried no cost (the generation record,
+ * with retries), then writes the usage row. Logs failures; never answers. */
+void proxy_record(struct thread_ctx *ctx, struct proxy *p);
+
+/* Wipes and frees everything p holds. */
+void proxy_end(struct proxy *p);
+
+long long proxy_now_us(void);
+
+#endif
