@@ -12,7 +12,7 @@
 
 static int fcgi_write(void *io, const char *data, size_t len)
 {
-	FCGX_Stream *out = io;
+	FCGX_Stream *out = ((FCGX_Request *)io)->out;
 
 	while (len > 0) {
 		int n = len > INT_MAX ? INT_MAX : (int)len;
@@ -27,7 +27,7 @@ static int fcgi_write(void *io, const char *data, size_t len)
 
 static int fcgi_flush(void *io)
 {
-	FCGX_Stream *out = io;
+	FCGX_Stream *out = ((FCGX_Request *)io)->out;
 
 	/* FCGX_FFlush reports a dead peer once and then returns 0: the stream's
 	 * error flag is the reliable signal. */
@@ -35,7 +35,15 @@ static int fcgi_flush(void *io)
 	return FCGX_GetError(out) != 0 ? -1 : 0;
 }
 
-const struct sink_ops fcgi_sink_ops = {fcgi_write, fcgi_flush};
+/* Finishing early is safe: FCGX_Finish_r runs again, as a no-op, after the
+ * handler returns (and again inside the next FCGX_Accept_r). */
+static int fcgi_end(void *io)
+{
+	FCGX_Finish_r(io);
+	return 0;
+}
+
+const struct sink_ops fcgi_sink_ops = {fcgi_write, fcgi_flush, fcgi_end};
 
 void fcgi_read_params(FCGX_Request *fr, struct request *req)
 {

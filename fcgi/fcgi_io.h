@@ -11,8 +11,9 @@
 #include "request.h"
 #include "response.h"
 
-/* Sink over an FCGX_Stream (io = FCGX_Stream *out). A write or flush that
- * leaves the stream in error means the client (web server) is gone. */
+/* Sink over a request's output stream (io = FCGX_Request *). A write or
+ * flush that leaves the stream in error means the client (web server) is
+ * gone; end finishes the FastCGI request early. */
 extern const struct sink_ops fcgi_sink_ops;
 
 /* Copies every param of fr into req (envp dies at FCGX_Finish_r), fills

@@ -105,7 +105,7 @@ void response_init(struct response *r, const struct sink_ops *ops, void *io, con
 
 static int sink_write(struct response *r, const char *data, size_t len)
 {
-	if (r->gone)
+	if (r->gone || r->ended)
 		return -1;
 	if (len == 0)
 		return 0;
@@ -118,7 +118,7 @@ static int sink_write(struct response *r, const char *data, size_t len)
 
 static int sink_flush(struct response *r)
 {
-	if (r->gone)
+	if (r->gone || r->ended)
 		return -1;
 	if (r->ops->flush(r->io) != 0) {
 		r->gone = true;
@@ -339,10 +339,27 @@ int response_sse_comment(struct response *r, const char *text)
 	return sse_send(r, ": ", text, strlen(text));
 }
 
+int response_end(struct response *r)
+{
+	int rc;
+
+	if (r->ended)
+		return 0;
+	rc = response_finish(r);
+	if (rc == 0)
+		rc = sink_flush(r);
+	r->ended = true;
+	if (r->ops->end && r->ops->end(r->io) != 0)
+		rc = -1;
+	return rc;
+}
+
 int response_finish(struct response *r)
 {
 	int status;
 
+	if (r->ended)
+		return 0;
 	if (r->head_sent)
 		return r->gone ? -1 : 0;
 	status = r->status ? r->status : 204;
@@ -392,7 +409,15 @@ static int memsink_flush(void *io)
 	return memsink_failing(m) ? -1 : 0;
 }
 
-const struct sink_ops memsink_ops = {memsink_write, memsink_flush};
+static int memsink_end(void *io)
+{
+	struct memsink *m = io;
+
+	m->ended = true;
+	return 0;
+}
+
+const struct sink_ops memsink_ops = {memsink_write, memsink_flush, memsink_end};
 
 void memsink_init(struct memsink *m)
 {

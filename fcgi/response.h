@@ -21,6 +21,10 @@ struct sink_ops {
 	int (*write)(void *io, const char *data, size_t len);
 	/* Pushes buffered bytes to the client now; returns 0, or -1 if gone. */
 	int (*flush)(void *io);
+	/* Completes the response towards the client (it sees the end now) while
+	 * the handler goes on with work that needs no client, such as recording
+	 * usage. May be NULL. */
+	int (*end)(void *io);
 };
 
 #define RESPONSE_MAX_HEADERS 24
@@ -32,6 +36,7 @@ struct response {
 	bool head_sent;        /* status line and headers written */
 	bool gone;             /* a write or flush failed: client disconnected */
 	bool sse;              /* response_sse_start() was called */
+	bool ended;            /* response_end() was called: nothing more is sent */
 	char request_id[40];
 	const char *cors_origin;  /* borrowed; NULL means no CORS headers */
 	struct {
@@ -64,6 +69,10 @@ int response_sse_data(struct response *r, const char *json, size_t len);
 int response_sse_comment(struct response *r, const char *text);
 /* Sends headers with an empty body if nothing was sent yet (status default 204). */
 int response_finish(struct response *r);
+/* Finishes the response (as response_finish) and ends it towards the client
+ * at once; every later write is dropped. For handlers that still have work
+ * after answering (settling and recording usage). */
+int response_end(struct response *r);
 bool response_client_gone(const struct response *r);
 /* The OpenAI-style error type for an HTTP status ("invalid_request_error", ...). */
 const char *response_error_type(int status);
@@ -77,6 +86,7 @@ struct memsink {
 				     and so does every write after that (fail_at 0:
 				     every write and flush fails) */
 	int fail_at;
+	bool ended;  /* the end op was called */
 };
 extern const struct sink_ops memsink_ops;
 void memsink_init(struct memsink *m);

@@ -124,7 +124,7 @@ static void handle_request(struct thread_ctx *ctx, FCGX_Request *fr)
 	memset(&req, 0, sizeof(req));
 	fcgi_read_params(fr, &req);
 	log_set_request_id(req.request_id);
-	response_init(&resp, &fcgi_sink_ops, fr->out, req.request_id, conf->cors_origin);
+	response_init(&resp, &fcgi_sink_ops, fr, req.request_id, conf->cors_origin);
 
 	/* The body comes first: 413 is decided before routing (DECISIONS.md). */
 	rc = body_read(fcgi_body_read, fr->in, request_param(&req, "CONTENT_LENGTH"),

@@ -56,12 +56,11 @@ fi
 KIND=${KIND:-${AIGW_CLIENTS_KIND:-${AIGW_SERVER:-sim}}}
 export AIGW_CLIENTS_KIND=$KIND
 
-PASSED_SETUP=0
 # A setup step that broke: one FAIL line, the summary, exit 1.
 setup_fail() { # MESSAGE [LOG]
 	echo "FAIL: clients[$KIND]: setup: $1"
 	if [ -n "${2:-}" ] && [ -s "$2" ]; then tail -n 30 "$2" | sed 's/^/    /'; fi
-	echo "$PASSED_SETUP passed, 1 failed"
+	echo "0 passed, 1 failed"
 	exit 1
 }
 
@@ -158,14 +157,17 @@ timeout -k 10 "${AIGW_CLIENTS_TIMEOUT:-180}" node --test --test-concurrency=1 \
 	--test-timeout=30000 --test-reporter=./reporter.mjs --test-reporter-destination=stdout \
 	"${FILES[@]}" </dev/null >"$OUT" 2>"$WORK/node.err" &
 NODE_PID=$!
-tail -n +1 -f --pid="$NODE_PID" "$OUT" &
+# Result lines live; the summary is printed last, after any stderr.
+SUMMARY_RE='^[0-9]+ passed, [0-9]+ failed$'
+tail -s 0.2 -n +1 -f --pid="$NODE_PID" "$OUT" | grep --line-buffered -vE "$SUMMARY_RE" &
 TAIL_PID=$!
 wait "$NODE_PID"
 rc=$?
 NODE_PID=""
 wait "$TAIL_PID" 2>/dev/null
+summary=$(grep -E "$SUMMARY_RE" "$OUT" | tail -n 1)
 
-if ! tail -n 1 "$OUT" | grep -qE '^[0-9]+ passed, [0-9]+ failed$'; then
+if [ -z "$summary" ]; then
 	# It died or timed out: count what it printed, and the breakage.
 	p=$(grep -cE '^PASS: ' "$OUT")
 	f=$(grep -cE '^FAIL: ' "$OUT")
@@ -178,4 +180,5 @@ if [ -s "$WORK/node.err" ] && grep -q '^FAIL: ' "$OUT"; then
 	echo "---- stderr of the test processes"
 	tail -n 40 "$WORK/node.err" | sed 's/^/    /'
 fi
-tail -n 1 "$OUT" | grep -qE '^[0-9]+ passed, 0 failed$'
+echo "$summary"
+case "$summary" in *" 0 failed") exit 0 ;; *) exit 1 ;; esac

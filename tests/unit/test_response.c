@@ -219,6 +219,29 @@ static void finish_defaults(void)
 	memsink_free(&m);
 }
 
+static void end_completes_and_drops_later_writes(void)
+{
+	struct memsink m;
+	struct response r;
+	size_t len;
+
+	memsink_init(&m);
+	response_init(&r, &memsink_ops, &m, RID, "*");
+	response_sse_start(&r);
+	response_sse_data(&r, "{\"a\":1}", 7);
+	CHECK_INT(response_end(&r), 0);
+	CHECK(m.ended);
+	CHECK(r.ended);
+	len = m.out.len;
+	CHECK(response_sse_data(&r, "{\"b\":2}", 7) != 0);
+	CHECK_INT(response_finish(&r), 0);
+	CHECK_INT(response_end(&r), 0);
+	CHECK_INT(m.out.len, len);
+	CHECK(!response_client_gone(&r));
+	response_free(&r);
+	memsink_free(&m);
+}
+
 static void sse_framing_one_flush_per_event(void)
 {
 	struct memsink m;
@@ -335,6 +358,7 @@ int main(void)
 	RUN(request_id_and_cors_on_every_response);
 	RUN(no_cors_origin_means_no_cors_headers);
 	RUN(finish_defaults);
+	RUN(end_completes_and_drops_later_writes);
 	RUN(sse_framing_one_flush_per_event);
 	RUN(sse_event_before_start_refused);
 	RUN(gone_after_failed_flush);

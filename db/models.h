@@ -1,0 +1,71 @@
+/* The models table: the upstream's model records (OpenRouter GET /models)
+ * with their list prices, replaced as a whole by `aigw-admin models sync` or
+ * `models import`, read by GET /v1/{app}/models and by cost estimates. */
+#ifndef AIGW_DB_MODELS_H
+#define AIGW_DB_MODELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "error.h"
+
+struct db;
+
+#define MODEL_ID_MAX 256                    /* models.id, bytes */
+#define MODELS_JSON_MAX (64u * 1024 * 1024) /* a /models answer or file, at most */
+
+/* List prices in money units (1e-10 USD), rounded up so that an estimate
+ * never undercounts. */
+struct model_price {
+	int64_t prompt;     /* per prompt token */
+	int64_t completion; /* per completion token */
+	int64_t request;    /* per request; 0 when the upstream gives none */
+	int64_t cache_read; /* per cached prompt token; the prompt price when none */
+};
+
+struct models_replace_result {
+	size_t stored;  /* records written (new or updated) */
+	size_t removed; /* rows deleted because the new list lacks them */
+};
+
+/* True if id is 1..MODEL_ID_MAX bytes without control characters. */
+bool model_id_valid(const char *id);
+
+/* Writes one model from its upstream record (borrowed): id, name, created,
+ * context_length, pricing.{prompt,completion,request,input_cache_read} and
+ * top_provider.max_completion_tokens go to their columns (prices as exact
+ * decimal text, never through a double; negative or unreadable prices as
+ * NULL), the whole record to `record`. synced_at is a "YYYY-MM-DD
+ * HH:MM:SS.ffffff" UTC time, or NULL for now. AIGW_EINVAL for a record that
+ * is not an object or has no valid string id. */
+aigw_rc db_model_upsert(struct db *db, const cJSON *record, const char *synced_at, char *err);
+
+/* Replaces the table with the models of a /models document (len bytes of
+ * JSON text, borrowed): {"data": [record, ...]} with at least one record.
+ * Every record is checked first, then all are written and the rows missing
+ * from the list deleted, in one transaction: on any error nothing changes.
+ * Must be called outside a transaction. AIGW_EINVAL (bad JSON, no or empty
+ * data array, a bad record: err says which), AIGW_ETOOBIG, AIGW_EDB. */
+aigw_rc db_models_replace(struct db *db, const char *json, size_t len,
+                          struct models_replace_result *res, char *err);
+
+/* The stored JSON record of model id in *record (malloc'd, NUL-terminated;
+ * the caller frees it). AIGW_ENOTFOUND if there is no such model. */
+aigw_rc db_model_get(struct db *db, const char *id, char **record, char *err);
+
+/* Calls fn for every model, ordered by id, with its id and JSON record (both
+ * borrowed for the call); stops early when fn returns non-zero. With
+ * n_allowed > 0 only the models whose id is in allowed[0..n_allowed) are
+ * visited (allowed ids without a row are skipped). */
+aigw_rc db_model_list(struct db *db, char *const *allowed, size_t n_allowed,
+                      int (*fn)(const char *id, const char *record, size_t record_len, void *arg),
+                      void *arg, char *err);
+
+/* The list prices of model id. AIGW_ENOTFOUND when the model is unknown or
+ * has no prompt or completion price (the caller estimates otherwise). */
+aigw_rc db_model_price(struct db *db, const char *id, struct model_price *out, char *err);
+
+#endif
