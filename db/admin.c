@@ -1,5 +1,5 @@
 /* aigw-admin: database administration for operators and scripts (migrate,
- * apps, keys, keyring rotation). This file holds main, the usage text, option
+ * apps, keys, keyring rotation, the model table). This file holds main, the usage text, option
  * parsing and the helpers the command files share. */
 #include "config.h"
 #include "admin.h"
@@ -32,6 +32,10 @@ static const char USAGE[] =
         "  key revoke KEY_ID             revoke a key; it stops working at once\n"
         "  keyring rotate                add a new keyring key and re-seal every BYOK\n"
         "                                key under it (restart aigw.fcgi afterwards)\n"
+        "  models sync                   replace the model table (list and prices) with\n"
+        "                                the upstream's GET /models; prints \"synced N models\"\n"
+        "  models import FILE            the same from a file of that JSON shape ({\"data\":\n"
+        "                                [...]}, - for stdin); prints \"imported N models\"\n"
         "\n"
         "The config file is --config FILE, else $AIGW_CONFIG, else " AIGW_DEFAULT_CONFIG ".\n"
         "Exit status: 0 done, 1 error, 2 bad usage.\n";
@@ -217,6 +221,8 @@ int main(int argc, char **argv)
 		rc = cmd_key(&a, argc - i, argv + i);
 	else if (strcmp(cmd, "keyring") == 0)
 		rc = cmd_keyring(&a, argc - i, argv + i);
+	else if (strcmp(cmd, "models") == 0)
+		rc = cmd_models(&a, argc - i, argv + i);
 	else if (strcmp(cmd, "help") == 0)
 		rc = ADMIN_HELP;
 	else

@@ -57,5 +57,6 @@ int admin_print_line(const char *s);
 int cmd_app(struct admin *a, int argc, char **argv);
 int cmd_key(struct admin *a, int argc, char **argv);
 int cmd_keyring(struct admin *a, int argc, char **argv);
+int cmd_models(struct admin *a, int argc, char **argv);
 
 #endif

@@ -5,7 +5,10 @@ libaigw_db_a_SOURCES += \
 	db/apps.c db/apps.h \
 	db/api_keys.c db/api_keys.h \
 	db/ai_config.c db/ai_config.h \
-	db/migrate.c db/migrate.h
+	db/migrate.c db/migrate.h \
+	db/money.c db/money.h \
+	db/models.c db/models.h \
+	db/usage.c db/usage.h
 
 # aigw-admin uses the keyring, token and BYOK modules of handlers/.
 bin_PROGRAMS += aigw-admin
@@ -13,7 +16,8 @@ aigw_admin_SOURCES = \
 	db/admin.c db/admin.h \
 	db/admin_apps.c \
 	db/admin_keys.c \
-	db/admin_keyring.c
+	db/admin_keyring.c \
+	db/admin_models.c
 aigw_admin_LDADD = $(HANDLERS_LAYER)
 
 # Runs against a real database when $AIGW_TEST_CONFIG names an aigw.conf of a
@@ -23,8 +27,32 @@ TESTS += tests/unit/test_db_live
 tests_unit_test_db_live_SOURCES = tests/unit/test_db_live.c tests/unit/check.h
 tests_unit_test_db_live_LDADD = $(DB_LAYER)
 
+# Exact decimal <-> money units (no database).
+check_PROGRAMS += tests/unit/test_money
+TESTS += tests/unit/test_money
+tests_unit_test_money_SOURCES = tests/unit/test_money.c tests/unit/check.h
+tests_unit_test_money_LDADD = $(DB_LAYER)
+
+# The models and usage tables against a real database; skipped (exit 77)
+# without $AIGW_TEST_CONFIG, like test_db_live.
+check_PROGRAMS += tests/unit/test_models_live tests/unit/test_usage_live
+TESTS += tests/unit/test_models_live tests/unit/test_usage_live
+tests_unit_test_models_live_SOURCES = tests/unit/test_models_live.c tests/unit/check.h \
+	tests/unit/models_snapshot.h
+tests_unit_test_models_live_LDADD = $(DB_LAYER)
+tests_unit_test_models_live_CPPFLAGS = $(AM_CPPFLAGS) \
+	-DSIM_MODELS_JSON='"$(abs_top_srcdir)/tests/sim/models.json"'
+tests_unit_test_usage_live_SOURCES = tests/unit/test_usage_live.c tests/unit/check.h
+tests_unit_test_usage_live_LDADD = $(DB_LAYER)
+
+DB_UNIT_TESTS = \
+	tests/unit/test_db_live \
+	tests/unit/test_money \
+	tests/unit/test_models_live \
+	tests/unit/test_usage_live
+
 # Runs only this layer's tests.
-check-db: tests/unit/test_db_live
-	@$(MAKE) $(AM_MAKEFLAGS) check-TESTS TESTS='tests/unit/test_db_live' \
-		check_PROGRAMS='tests/unit/test_db_live'
+check-db: $(DB_UNIT_TESTS)
+	@$(MAKE) $(AM_MAKEFLAGS) check-TESTS TESTS='$(DB_UNIT_TESTS)' \
+		check_PROGRAMS='$(DB_UNIT_TESTS)'
 .PHONY: check-db

@@ -12,8 +12,9 @@
 /* 1 USD in money units. */
 #define MONEY_UNITS_PER_USD 10000000000LL
 #define MONEY_SCALE 10
-/* Room for any int64 with 10..18 decimals, a sign and the NUL. */
-#define MONEY_TEXT_LEN 32
+/* Room for any int64 at any scale with a sign and the NUL (22 bytes at most;
+ * the compiler cannot tell, so the worst case of the format is allowed). */
+#define MONEY_TEXT_LEN 48
 
 /* Parses a non-negative decimal ("12", "0.0000057", ".5", "2.5e-06"; no sign,
  * no spaces) of len bytes into v x 10^scale as an integer. A value finer than

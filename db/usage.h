@@ -13,31 +13,31 @@
 struct db;
 
 enum cost_source {
-	COST_NONE = 0,    /* nothing known (request failed before the upstream billed) */
-	COST_UPSTREAM,    /* usage.cost of the answer */
-	COST_GENERATION,  /* the upstream's generation record, asked afterwards */
-	COST_ESTIMATE     /* our price table x tokens */
+	COST_NONE = 0,   /* nothing known (request failed before the upstream billed) */
+	COST_UPSTREAM,   /* usage.cost of the answer */
+	COST_GENERATION, /* the upstream's generation record, asked afterwards */
+	COST_ESTIMATE    /* our price table x tokens */
 };
 
 struct usage_record {
 	char request_id[40];
 	char app_id[65];
 	long long key_id;
-	const char *endpoint;       /* "chat" | "embeddings" */
+	const char *endpoint; /* "chat" | "embeddings" */
 	char model_requested[257];
-	char model_billed[257];     /* the model the upstream says it used */
+	char model_billed[257]; /* the model the upstream says it used */
 	char generation_id[128];
 	long long prompt_tokens;
 	long long completion_tokens;
 	long long cached_tokens;
 	long long reasoning_tokens;
-	int64_t cost;               /* money units */
+	int64_t cost; /* money units */
 	enum cost_source cost_source;
 	bool is_byok;
-	int status;                 /* HTTP status answered to the client */
+	int status; /* HTTP status answered to the client */
 	bool streamed;
-	bool aborted;               /* the client went away before the end */
-	long long ttft_us;          /* time to first token (streams), 0 if none */
+	bool aborted;      /* the client went away before the end */
+	long long ttft_us; /* time to first token (streams), 0 if none */
 	long long duration_us;
 };
 

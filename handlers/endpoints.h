@@ -22,5 +22,12 @@ void handle_chat_completions(struct thread_ctx *ctx, struct request *req, struct
 /* POST /v1/{app}/embeddings: floats asked upstream, base64 made here when the
  * client asked for it (client role). */
 void handle_embeddings(struct thread_ctx *ctx, struct request *req, struct response *resp);
+/* GET /v1/{app}/models: the synced models the app may use (all when its
+ * allowedModels is empty), each upstream record plus "object":"model" and
+ * "owned_by", as {"object":"list","data":[...]} ordered by id (client). */
+void handle_models_list(struct thread_ctx *ctx, struct request *req, struct response *resp);
+/* GET /v1/{app}/models/{model} (req->route_arg, percent-decoded): one such
+ * record; 404 not_found_error for an unknown or not allowed model (client). */
+void handle_models_get(struct thread_ctx *ctx, struct request *req, struct response *resp);
 
 #endif

@@ -42,3 +42,12 @@ check-handlers: $(HANDLERS_UNIT_TESTS)
 	@$(MAKE) $(AM_MAKEFLAGS) check-TESTS TESTS='$(HANDLERS_UNIT_TESTS)' \
 		check_PROGRAMS='$(HANDLERS_UNIT_TESTS)'
 .PHONY: check-handlers
+
+# GET /v1/{app}/models[/{model}] (issue 3, models part). Its test always runs
+# the database-down cases and, with $AIGW_TEST_CONFIG, the live ones.
+libaigw_handlers_a_SOURCES += handlers/models.c
+check_PROGRAMS += tests/unit/test_models_handler
+TESTS += tests/unit/test_models_handler
+tests_unit_test_models_handler_SOURCES = tests/unit/test_models_handler.c tests/unit/check.h \
+	tests/unit/models_snapshot.h
+tests_unit_test_models_handler_LDADD = $(HANDLERS_LAYER)

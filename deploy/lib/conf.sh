@@ -114,7 +114,7 @@ stackenv_write() {
 		printf 'AIGW_DIR=%q\n' "$DIR"
 		printf 'AIGW_UPSTREAM_URL=%q\n' "$UPSTREAM_URL"
 		printf 'AIGW_UPSTREAM=%q\n' "$UPSTREAM"
-		printf 'AIGW_SIM_URL=%q\n' "$([ "$UPSTREAM" = mock ] && printf 'http://127.0.0.1:%s' "$SIM_PORT")"
+		printf 'AIGW_SIM_URL=%q\n' "$([ "$USE_SIM" = 1 ] && printf 'http://127.0.0.1:%s' "$SIM_PORT")"
 	} >"$new"
 	install_if_changed "$new" "$STACK_ENV" 0644 || true
 }

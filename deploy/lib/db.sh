@@ -27,6 +27,7 @@ db_init() {
 	[ -d "$DATADIR/mysql" ] && return 0
 	say "initialising MariaDB data in $DATADIR"
 	mkdir -p "$DATADIR"
+	chmod 0700 "$DATADIR"
 	if ! mariadb-install-db --no-defaults --datadir="$DATADIR" --user=root \
 		--auth-root-authentication-method=socket --skip-test-db \
 		>>"$LOGD/mariadb-install.log" 2>&1; then

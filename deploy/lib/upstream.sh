@@ -20,8 +20,8 @@ sim_missing() {
 	die "the OpenRouter simulator is not available in this checkout ($SIM_SCRIPT is missing); use --upstream URL"
 }
 
-# Sets UPSTREAM (the mode remembered in stack.env: "mock", a URL, or "" for
-# the default), UPSTREAM_URL and UPSTREAM_KEY from the options.
+# From UPSTREAM (what was asked: "mock", a URL, or "" for the default) sets
+# USE_SIM (1 when the simulator serves), UPSTREAM_URL and UPSTREAM_KEY.
 # The key: --upstream-key; for the simulator a fixed test key; else
 # $OPENROUTER_API_KEY; else the key the current aigw.conf already has for the
 # same URL.
@@ -29,11 +29,11 @@ upstream_resolve() {
 	local old_url old_key
 	old_url=$(conf_get "$CONF" upstream_url)
 	old_key=$(conf_get "$CONF" upstream_key)
+	USE_SIM=0
 	case "$UPSTREAM" in
 	mock)
 		sim_available || sim_missing
-		UPSTREAM_URL=http://127.0.0.1:$SIM_PORT/api/v1
-		UPSTREAM_KEY=${OPT_UPSTREAM_KEY:-$SIM_KEY}
+		USE_SIM=1
 		;;
 	"")
 		UPSTREAM_URL=$OPENROUTER_URL
@@ -45,10 +45,8 @@ upstream_resolve() {
 			if ! sim_available; then
 				die "OPENROUTER_API_KEY is not set and the OpenRouter simulator is not available in this checkout: export OPENROUTER_API_KEY, or pass --upstream URL [--upstream-key KEY]"
 			fi
-			say "OPENROUTER_API_KEY is not set: using the OpenRouter simulator instead (--upstream mock)"
-			UPSTREAM=mock
-			UPSTREAM_URL=http://127.0.0.1:$SIM_PORT/api/v1
-			UPSTREAM_KEY=$SIM_KEY
+			say "OPENROUTER_API_KEY is not set: using the OpenRouter simulator instead (as with --upstream mock)"
+			USE_SIM=1
 		fi
 		;;
 	http://* | https://*)
@@ -62,15 +60,19 @@ upstream_resolve() {
 		die "--upstream takes a URL (http://... or https://...) or 'mock', not '$UPSTREAM'"
 		;;
 	esac
-	case "$UPSTREAM_KEY" in
-	*[[:space:]]* | *'#'*) die "the upstream key contains whitespace or '#'" ;;
+	if [ "$USE_SIM" = 1 ]; then
+		UPSTREAM_URL=http://127.0.0.1:$SIM_PORT/api/v1
+		UPSTREAM_KEY=${OPT_UPSTREAM_KEY:-$SIM_KEY}
+	fi
+	case "$UPSTREAM_URL$UPSTREAM_KEY" in
+	*[[:space:]]* | *'#'*) die "the upstream URL or key contains whitespace or '#'" ;;
 	esac
 }
 
 sim_pid() { pid_of "$SIM_PIDFILE" "$SIM_MATCH"; }
 
 sim_ready() {
-	curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$SIM_PORT/_sim/health"
+	curl -fs -o /dev/null --max-time 2 "http://127.0.0.1:$SIM_PORT/_sim/health"
 }
 
 sim_start() {

@@ -51,9 +51,9 @@ static void test_big_values(void)
 
 static void test_round_trips(void)
 {
-	static const int64_t values[] = {0,          1,          9,           10,
-	                                 57000,      1500000000, 12345678901, 99999999999,
-	                                 1000000001, INT64_MAX / 3};
+	static const int64_t values[] = {
+	        0,          1,           9,           10,         57000,
+	        1500000000, 12345678901, 99999999999, 1000000001, INT64_MAX / 3};
 	char t[MONEY_TEXT_LEN];
 	size_t i;
 
