@@ -11,7 +11,11 @@ libaigw_handlers_a_SOURCES += \
 	handlers/dispatch.c handlers/dispatch.h \
 	handlers/endpoints.h \
 	handlers/sse_parser.c handlers/sse_parser.h \
-	handlers/upstream.c handlers/upstream.h
+	handlers/upstream.c handlers/upstream.h \
+	handlers/usage_parse.c handlers/usage_parse.h \
+	handlers/proxy.c handlers/proxy.h \
+	handlers/chat.c \
+	handlers/embeddings.c
 
 # Unit tests of this layer (none needs a database: test_dispatch points
 # its connection at a closed port to check that everything fails closed).

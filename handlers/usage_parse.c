@@ -14,7 +14,7 @@ int64_t money_from_usd(double usd)
 {
 	if (!isfinite(usd) || usd < 0 || usd > MONEY_MAX_USD)
 		return -1;
-	return (int64_t)llround(usd * (double)MONEY_UNITS_PER_USD);
+	return (int64_t)(usd * (double)MONEY_UNITS_PER_USD + 0.5); /* usd >= 0 */
 }
 
 static long long count(const cJSON *obj, const char *name)
