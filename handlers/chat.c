@@ -36,7 +36,6 @@ struct chat {
 	struct buf answer;      /* non-streamed answer */
 	struct sse_parser parser;
 	long long last_write_us;
-	long long content_chars;
 };
 
 /* Checks max_tokens / max_completion_tokens against the cap and fills
@@ -87,8 +86,16 @@ static void inspect_answer(struct chat *c, const cJSON *j)
 		usage_parse(usage, &u);
 		proxy_take_usage(c->p, &u);
 	}
-	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "error")))
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+	if (cJSON_IsObject(e)) {
+		/* a mid-stream error: numeric code, or "server_error" and such */
+		const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
 		c->saw_error_event = true;
+		c->p->rec.status = (cJSON_IsNumber(code) && code->valuedouble >= 400 &&
+				    code->valuedouble <= 599)
+					   ? (int)code->valuedouble
+					   : 502;
+	}
 	cJSON_ArrayForEach(ch, choices)
 	{
 		if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(ch, "error")))
@@ -112,7 +119,8 @@ static void stream_error(struct chat *c, int code, const char *message)
 		response_sse_data(c->resp, text, strlen(text));
 	cJSON_free(text);
 	cJSON_Delete(o);
-	c->p->rec.status = code;
+	if (!c->saw_error_event)
+		c->p->rec.status = code;
 }
 
 static int relay_event(void *arg, enum sse_kind kind, const char *text, size_t len)
@@ -137,7 +145,7 @@ static int relay_event(void *arg, enum sse_kind kind, const char *text, size_t l
 				inspect_answer(c, j);
 			cJSON_Delete(j);
 		}
-		c->content_chars += (long long)len;
+		c->p->answer_bytes += (long long)len;
 		if (memchr(text, '\n', len)) {
 			/* a multi-line data field: JSON never needs the raw newlines,
 			 * and one data line per event is what clients parse */
@@ -161,6 +169,7 @@ static int on_headers(void *arg, const struct upstream_response *up)
 	if (up->generation_id[0])
 		snprintf(c->p->rec.generation_id, sizeof(c->p->rec.generation_id), "%s",
 			 up->generation_id);
+	c->p->billable = up->status >= 200 && up->status <= 299;
 	if (!c->want_stream || up->status != 200 || !strstr(up->content_type, "event-stream"))
 		return 0;
 	if (up->generation_id[0])
@@ -283,6 +292,7 @@ void handle_chat_completions(struct thread_ctx *ctx, struct request *req, struct
 		goto out;
 	}
 
+	p.sent_bytes = (long long)strlen(text);
 	struct upstream_request rq = {
 		.method = "POST",
 		.path = "/chat/completions",

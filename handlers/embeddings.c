@@ -203,6 +203,8 @@ void handle_embeddings(struct thread_ctx *ctx, struct request *req, struct respo
 
 	if (up.generation_id[0])
 		snprintf(p.rec.generation_id, sizeof(p.rec.generation_id), "%s", up.generation_id);
+	p.billable = rc == AIGW_OK && up.status >= 200 && up.status <= 299;
+	p.sent_bytes = (long long)strlen(text);
 	if (rc == AIGW_OK)
 		answer(&p, resp, &up, &b, f);
 	else

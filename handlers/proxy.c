@@ -15,6 +15,7 @@
 #include "conffile.h"
 #include "context.h"
 #include "log.h"
+#include "models.h"
 
 #define MODEL_MAX 256
 #define FWD_VALUE_MAX 512
@@ -294,12 +295,38 @@ static bool settle_from_generation(struct thread_ctx *ctx, struct proxy *p)
 	return false;
 }
 
+/* About four bytes of English or JSON per token: an estimate, marked so. */
+#define BYTES_PER_TOKEN 4
+
+/* Prices what the upstream did not bill explicitly from our price table. */
+static void settle_from_price_table(struct thread_ctx *ctx, struct proxy *p)
+{
+	struct model_price price;
+	char err[AIGW_ERRLEN];
+	const char *model = p->rec.model_billed[0] ? p->rec.model_billed : p->rec.model_requested;
+
+	if (db_model_price(ctx->db, model, &price, err) != AIGW_OK) {
+		log_warn("proxy: no price for %s, request %s recorded without cost", model,
+			 p->rec.request_id);
+		return;
+	}
+	if (!p->rec.prompt_tokens)
+		p->rec.prompt_tokens = (p->sent_bytes + BYTES_PER_TOKEN - 1) / BYTES_PER_TOKEN;
+	if (!p->rec.completion_tokens)
+		p->rec.completion_tokens =
+			(p->answer_bytes + BYTES_PER_TOKEN - 1) / BYTES_PER_TOKEN;
+	p->rec.cost = price.request + p->rec.prompt_tokens * price.prompt +
+		      p->rec.completion_tokens * price.completion;
+	p->rec.cost_source = COST_ESTIMATE;
+}
+
 void proxy_record(struct thread_ctx *ctx, struct proxy *p)
 {
 	char err[AIGW_ERRLEN];
 
-	if (p->rec.cost_source == COST_NONE && p->rec.generation_id[0])
-		settle_from_generation(ctx, p);
+	if (p->rec.cost_source == COST_NONE && p->billable &&
+	    !settle_from_generation(ctx, p))
+		settle_from_price_table(ctx, p);
 	p->rec.duration_us = proxy_now_us() - p->start_us;
 	aigw_rc rc = db_usage_record(ctx->db, &p->rec, err);
 	if (rc != AIGW_OK)

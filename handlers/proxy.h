@@ -28,6 +28,11 @@ struct proxy {
 	char *fwd[PROXY_MAX_FWD_HEADERS + 1];  /* "Name: value" lines, NULL-terminated */
 	long long start_us;
 	struct usage_record rec;   /* filled as the request goes */
+	/* For a price-table estimate when the upstream never said what it
+	 * billed: bytes sent up, and bytes of answer relayed. */
+	long long sent_bytes;
+	long long answer_bytes;
+	bool billable;             /* the upstream accepted the request (2xx) */
 };
 
 /* Parses req->body as a JSON object into *body (caller cJSON_Deletes).
