@@ -55,3 +55,9 @@ TESTS += tests/unit/test_models_handler
 tests_unit_test_models_handler_SOURCES = tests/unit/test_models_handler.c tests/unit/check.h \
 	tests/unit/models_snapshot.h
 tests_unit_test_models_handler_LDADD = $(HANDLERS_LAYER)
+
+# The upstream client against the simulator ($AIGW_TEST_SIM_URL; skips without).
+check_PROGRAMS += tests/unit/test_upstream_live
+TESTS += tests/unit/test_upstream_live
+tests_unit_test_upstream_live_SOURCES = tests/unit/test_upstream_live.c tests/unit/check.h
+tests_unit_test_upstream_live_LDADD = $(HANDLERS_LAYER)

@@ -1,5 +1,5 @@
 # deploy/lib/build.sh: finds aigw.fcgi and aigw-admin: prebuilt in
-# $AIGW_BIN_DIR, or built in the source tree (autogen, configure, make; make
+# $AIGW_BIN_DIR, or built from this checkout (autogen, configure, make; make
 # alone rebuilds what changed).
 # Sourced by deploy/stack; sets BINDIR FCGI ADMIN; uses ROOT LOGD.
 
@@ -13,26 +13,37 @@ bins_resolve() {
 		done
 		say "using the prebuilt binaries in $BINDIR"
 	else
-		build_in_tree
-		BINDIR=$ROOT
+		build_tree
 	fi
 	FCGI=$BINDIR/aigw.fcgi
 	ADMIN=$BINDIR/aigw-admin
 }
 
-build_in_tree() {
-	local log=$LOGD/build.log
+# Where to build: in the source tree if it is configured there already (you
+# ran ./configure in it); otherwise out of tree in ROOT/build-stack, because a
+# configured source tree makes every out-of-tree build of it (tests/run's
+# build/, build-sanitize/) refuse to configure.
+build_tree() {
+	local log=$LOGD/build.log src=$ROOT
 	: >"$log"
-	say "building aigw in $ROOT (log: $log)"
+	if [ -f "$ROOT/Makefile" ] && [ -f "$ROOT/config.status" ]; then
+		BINDIR=$ROOT
+	else
+		BINDIR=$ROOT/build-stack
+	fi
+	say "building aigw in $BINDIR (log: $log)"
 	if ! (
-		cd "$ROOT"
-		if [ ! -x configure ]; then ./autogen.sh; fi
-		if [ ! -f Makefile ]; then ./configure; fi
-		make -j"$(nproc 2>/dev/null || echo 2)"
+		cd "$src"
+		if [ ! -x configure ] || [ configure.ac -nt configure ]; then ./autogen.sh; fi
+		mkdir -p "$BINDIR"
+		cd "$BINDIR"
+		if [ ! -f Makefile ]; then "$src/configure"; fi
+		make -j"$(nproc 2>/dev/null || echo 2)" aigw.fcgi aigw-admin
 	) >>"$log" 2>&1; then
 		tail -n 30 "$log" >&2
 		die "the build failed (full log: $log)"
 	fi
-	[ -x "$ROOT/aigw.fcgi" ] && [ -x "$ROOT/aigw-admin" ] ||
-		die "the build produced no aigw.fcgi/aigw-admin in $ROOT (log: $log)"
+	if [ ! -x "$BINDIR/aigw.fcgi" ] || [ ! -x "$BINDIR/aigw-admin" ]; then
+		die "the build produced no aigw.fcgi/aigw-admin in $BINDIR (log: $log)"
+	fi
 }

@@ -18,7 +18,7 @@ rand_hex() {
 # gone (a zombie has an empty command line and counts as gone).
 proc_cmdline() {
 	local c
-	c=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || return 1
+	c=$(tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline") || return 1
 	[ -n "$c" ] || return 1
 	printf '%s\n' "$c"
 }
@@ -99,7 +99,8 @@ port_busy() {
 start_bg() {
 	local pidfile=$1 log=$2
 	shift 2
-	setsid "$@" </dev/null >>"$log" 2>&1 &
+	# 9>&-: the stack's lock (deploy/stack lock_dir) must not outlive this command.
+	setsid "$@" </dev/null >>"$log" 2>&1 9>&- &
 	printf '%s\n' "$!" >"$pidfile"
 }
 

@@ -175,7 +175,7 @@ lighttpd_start() {
 	say "starting lighttpd on http://127.0.0.1:$PORT"
 	rm -f "$LIGHTTPD_PIDFILE"
 	# lighttpd daemonizes once it listens, and writes its pid file.
-	if ! lighttpd -f "$LIGHTTPD_CONF" </dev/null >>"$out" 2>&1; then
+	if ! lighttpd -f "$LIGHTTPD_CONF" </dev/null >>"$out" 2>&1 9>&-; then
 		tail -n 20 "$out" "$LOGD/lighttpd.log" >&2
 		die "lighttpd did not start (logs: $LOGD/lighttpd.log, $out)"
 	fi
@@ -201,7 +201,7 @@ apache_start() {
 	say "starting Apache ($SERVER) on http://127.0.0.1:$PORT"
 	rm -f "$APACHE_PIDFILE"
 	if ! env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C apache2 -f "$APACHE_CONF" -k start \
-		</dev/null >>"$out" 2>&1; then
+		</dev/null >>"$out" 2>&1 9>&-; then
 		tail -n 20 "$out" "$LOGD/apache.log" >&2
 		die "Apache did not start (logs: $LOGD/apache.log, $out)"
 	fi

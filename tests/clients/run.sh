@@ -67,6 +67,7 @@ setup_fail() { # MESSAGE [LOG]
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/aigw-clients.XXXXXX") || exit 1
 SIM_PID=""
 NODE_PID=""
+# shellcheck disable=SC2317 # called by the traps
 cleanup() {
 	if [ -n "$NODE_PID" ]; then kill -TERM "$NODE_PID" 2>/dev/null; wait "$NODE_PID" 2>/dev/null; fi
 	if [ -n "$SIM_PID" ]; then kill -TERM "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; fi
@@ -113,8 +114,9 @@ else
 	export AIGW_CLIENT_TARGET=gateway
 	if [ -z "${AIGW_TEST_APP:-}" ] || [ -z "${AIGW_TEST_CLIENT_KEY:-}" ] ||
 		[ -z "${AIGW_TEST_ADMIN_KEY:-}" ] || [ "${AIGW_CLIENTS_SYNC:-1}" != 0 ]; then
-		[ -n "${AIGW_ADMIN:-}" ] && [ -n "${AIGW_CONFIG:-}" ] ||
+		if [ -z "${AIGW_ADMIN:-}" ] || [ -z "${AIGW_CONFIG:-}" ]; then
 			setup_fail "AIGW_TEST_APP/AIGW_TEST_CLIENT_KEY/AIGW_TEST_ADMIN_KEY or AIGW_ADMIN and AIGW_CONFIG are needed (use --env DIR/stack.env)"
+		fi
 	fi
 	if [ -z "${AIGW_TEST_APP:-}" ]; then
 		AIGW_TEST_APP=$(admin app create --name "client suite" 2>"$WORK/admin.err") ||
