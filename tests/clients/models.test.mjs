@@ -18,7 +18,8 @@ test('models: list', async () => {
   for await (const m of client().models.list()) models.push(m);
   const ids = models.map((m) => m.id);
   for (const id of ['openai/gpt-4o', 'openai/gpt-4o-mini', 'openai/text-embedding-3-small'])
-    assert.ok(ids.includes(id), `${id} listed (got ${ids.join(', ')})`);
+    assert.ok(ids.includes(id),
+      `${id} listed (got [${ids.join(', ')}]; did \`aigw-admin models sync\` run?)`);
   const m = models.find((x) => x.id === 'openai/gpt-4o');
   assert.equal(m.pricing?.prompt, '0.0000025', 'pricing kept as strings');
   assert.equal(m.pricing?.completion, '0.00001');
