@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2153
 # deploy/lib/build.sh: finds aigw.fcgi and aigw-admin: prebuilt in
 # $AIGW_BIN_DIR, or built from this checkout (autogen, configure, make; make
 # alone rebuilds what changed).

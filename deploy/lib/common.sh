@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2153
 # deploy/lib/common.sh: messages, process bookkeeping (pid files), waiting,
 # templates and file writing shared by deploy/stack's other helpers.
 # Sourced by deploy/stack; defines functions only.

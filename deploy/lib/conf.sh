@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2153
 # deploy/lib/conf.sh: the files of a stack directory: the master keyring,
 # aigw.conf, the demo app's keys and stack.env.
 # Sourced by deploy/stack; uses DIR RUN CONF KEYRING ADMIN and the db/upstream
@@ -30,7 +31,7 @@ conf_write() {
 		umask 077
 		{
 			printf '# aigw.conf of the stack in %s, written by deploy/stack up.\n' "$DIR"
-			printf '# The keys below are rewritten by every `up`; lines you add are kept.\n'
+			printf '# The keys below are rewritten by every \"deploy/stack up\"; lines you add are kept.\n'
 			printf 'db_socket = %s\n' "$DB_SOCK"
 			printf 'db_name = %s\n' "$DB_NAME"
 			printf 'db_user = %s\n' "$DB_USER"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2153
 # deploy/lib/db.sh: the stack's own MariaDB server (data in DIR/mysql, unix
 # socket only, no TCP), its aigw database and account, and migrations.
 # Sourced by deploy/stack; uses DIR RUN LOGD CONF ADMIN from it.
@@ -61,8 +62,10 @@ db_start() {
 		tail -n 20 "$LOGD/mariadb.log" >&2
 		die "MariaDB did not start (log: $LOGD/mariadb.log)"
 	fi
-	# mariadbd writes its pid file itself; make sure it is there for `down`.
+	# mariadbd writes its pid file itself (mode 0660); make sure it is there
+	# for `down`, and readable for `status` run by another user.
 	[ -s "$DB_PIDFILE" ] || printf '%s\n' "$pid" >"$DB_PIDFILE"
+	chmod 0644 "$DB_PIDFILE"
 }
 
 db_stop() {

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2153
 # deploy/lib/pool.sh: the aigw.fcgi pool (aigw.fcgi --listen DIR/run/aigw.sock)
 # that lighttpd and Apache mod_proxy_fcgi connect to.
 # Sourced by deploy/stack; uses DIR RUN LOGD CONF KEYRING FCGI WEB_USER from it.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2153
 # deploy/lib/upstream.sh: where the gateway sends model calls: a given URL,
 # OpenRouter, or the project's OpenRouter simulator (--upstream mock), which
 # the stack then runs on 127.0.0.1:SIM_PORT.

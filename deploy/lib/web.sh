@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034,SC2153
 # deploy/lib/web.sh: the web server on 127.0.0.1:PORT: lighttpd or Apache
 # (mod_proxy_fcgi to the pool, or mod_fcgid spawning aigw.fcgi), each from a
 # template of deploy/ rendered into DIR.
@@ -48,6 +49,10 @@ web_error_docs() {
 		"the gateway process did not answer in time" upstream_error 504 >"$d/504.json.new"
 	local f
 	for f in "$d"/*.json.new; do
+		# lighttpd's server.errorfile-prefix wants NNN.html (served as JSON there).
+		cp "$f" "${f%.json.new}.html.new"
+	done
+	for f in "$d"/*.new; do
 		install_if_changed "$f" "${f%.new}" 0644 || true
 	done
 }
