@@ -102,3 +102,15 @@ sim_start() {
 sim_stop() {
 	stop_pid "$SIM_PIDFILE" "$SIM_MATCH" "the OpenRouter simulator" 10
 }
+
+# models_sync: fills the models table from the upstream's /models: the prices
+# behind reservations and estimates, and what GET /v1/{app}/models lists.
+# A failure only warns: the gateway still answers, with an empty model list.
+models_sync() {
+	local out
+	if out=$("$ADMIN" --config "$CONF" models sync 2>&1); then
+		say "models: ${out##*$'\n'}"
+	else
+		warn "aigw-admin models sync failed; GET /models stays empty until it works: $out"
+	fi
+}
