@@ -248,28 +248,28 @@ def key_id_of(app_id, token):
     raise AssertionError("no key with prefix %r in key list of %s" % (token[:12], app_id))
 
 
+def conf_values():
+    """The stack's aigw.conf as a dict (`key = value` lines)."""
+    values = {}
+    with open(env("AIGW_CONFIG")) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            k, sep, v = line.partition("=")
+            if sep:
+                values[k.strip()] = v.strip()
+    return values
+
+
+def conf_value(name, default):
+    """One setting of the stack's aigw.conf, or its documented default."""
+    return conf_values().get(name, default)
+
+
 def auth_cache_ttl():
-    """auth_cache_ttl_s from the stack's config file (default 2)."""
-    try:
-        with open(env("AIGW_CONFIG")) as f:
-            for line in f:
-                k, sep, v = line.partition("=")
-                if sep and k.strip() == "auth_cache_ttl_s":
-                    return int(v.strip())
-    except (OSError, ValueError):
-        pass
-    return 2
-
-
-def wait_until(fn, timeout, interval=0.25):
-    """Calls fn until it returns a truthy value or timeout seconds pass;
-    returns the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
+    """auth_cache_ttl_s: how long a revoked key may still be accepted."""
+    return int(conf_value("auth_cache_ttl_s", "2"))
 
 
 def wait_status(fn, status, timeout, interval=0.25):

@@ -2,8 +2,6 @@
 rely on (SPEC §3, DECISIONS "aigw-admin output"), errors, and key revocation
 seen over HTTP."""
 
-import re
-
 import gw
 from gw import admin, admin_ok, create_app, create_key, parse_table, unique_id
 

@@ -66,3 +66,30 @@ class ConcurrencyTest(gw.GatewayTest):
             # Every app got PUTs (odd i), all with the value 100 + its index.
             self.assertEqual(gw.get_config(app_id, token).json()["maxTokensPerRequest"],
                              100 + i)
+
+    def test_parallel_put_same_app(self):
+        # Concurrent writers of one app's config must all succeed (a database
+        # deadlock between them is the server's to retry, not the client's).
+        app_id, token = gw.app_with_admin_key()
+        n = 30
+        results = run_parallel(
+            lambda i: gw.put_config(app_id, token, {"maxTokensPerRequest": 1000 + i,
+                                                    "allowedModels": ["m/%d" % i]}), n)
+        bad = [r for r in results if not isinstance(r, gw.Response) or r.status != 200]
+        self.assertEqual(bad, [], "%d of %d concurrent PUTs failed" % (len(bad), n))
+        cfg = gw.get_config(app_id, token).json()
+        i = cfg["maxTokensPerRequest"] - 1000
+        self.assertIn(i, range(n))
+        self.assertEqual(cfg["allowedModels"], ["m/%d" % i], "fields from different PUTs mixed")
+
+    def test_parallel_first_put_many_apps(self):
+        # The first config of many apps at once: inserts into neighbouring
+        # index gaps must not fail each other (deadlocks are retried).
+        apps = [gw.app_with_admin_key() for _ in range(20)]
+        results = run_parallel(
+            lambda i: gw.put_config(apps[i][0], apps[i][1], {"maxTokensPerRequest": 500 + i}),
+            len(apps))
+        bad = [r for r in results if not isinstance(r, gw.Response) or r.status != 200]
+        self.assertEqual(bad, [], "%d of %d first PUTs failed" % (len(bad), len(apps)))
+        for i, (app_id, token) in enumerate(apps):
+            self.assertEqual(gw.get_config(app_id, token).json()["maxTokensPerRequest"], 500 + i)

@@ -25,18 +25,6 @@ def byok_key():
     return "sk-or-v1-" + secrets.token_hex(32)
 
 
-def conf_value(name, default):
-    try:
-        with open(gw.env("AIGW_CONFIG")) as f:
-            for line in f:
-                k, sep, v = line.partition("=")
-                if sep and k.strip() == name:
-                    return v.strip()
-    except OSError:
-        pass
-    return default
-
-
 class ConfigTest(gw.GatewayTest):
     def setUp(self):
         self.app_id, self.token = gw.app_with_admin_key()
@@ -249,7 +237,7 @@ class ConfigTest(gw.GatewayTest):
         self.assertEqual(self.get(), before)
 
     def test_body_at_limit_accepted_over_limit_413(self):
-        limit = int(conf_value("max_body_bytes", "1048576"))
+        limit = int(gw.conf_value("max_body_bytes", "1048576"))
         head, tail = '{"maxTokensPerRequest": 77', "}"
         exact = head + " " * (limit - len(head) - len(tail)) + tail
         self.assertEqual(len(exact), limit)

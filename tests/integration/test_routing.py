@@ -14,15 +14,7 @@ def tokens(value):
 
 
 def cors_origin():
-    try:
-        with open(gw.env("AIGW_CONFIG")) as f:
-            for line in f:
-                k, sep, v = line.partition("=")
-                if sep and k.strip() == "cors_origin":
-                    return v.strip()
-    except OSError:
-        pass
-    return "*"
+    return gw.conf_value("cors_origin", "*")
 
 
 class RoutingTest(gw.GatewayTest):

@@ -10,25 +10,12 @@ import gw
 from gw import create_app, create_key
 
 
-def conf_values():
-    values = {}
-    with open(gw.env("AIGW_CONFIG")) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            k, sep, v = line.partition("=")
-            if sep:
-                values[k.strip()] = v.strip()
-    return values
-
-
 def dump_database():
     """mariadb-dump of the aigw database over the stack's socket: as root
     through unix-socket auth, else with the aigw user's credentials."""
     sock = gw.env("AIGW_DB_SOCKET")
     name = gw.env("AIGW_DB_NAME")
-    conf = conf_values()
+    conf = gw.conf_values()
     with_password = dict(os.environ)
     if conf.get("db_password"):
         with_password["MYSQL_PWD"] = conf["db_password"]
