@@ -7,7 +7,6 @@
 
 #include <string.h>
 
-#include <mysqld_error.h>
 
 #include "db.h"
 #include "log.h"
@@ -82,15 +81,13 @@ static aigw_rc usage_check(const struct usage_record *u, char *err)
 	return AIGW_OK;
 }
 
-/* One attempt of the transaction; *err_no gets the MariaDB error number of a
- * failed statement (to tell a deadlock). */
-static aigw_rc usage_try(struct db *db, const struct usage_record *u, unsigned *err_no, char *err)
+/* One attempt of the transaction; AIGW_ERETRY when it lost a deadlock. */
+static aigw_rc usage_try(struct db *db, const struct usage_record *u, char *err)
 {
 	char cost[MONEY_TEXT_LEN];
 	struct q q;
 	aigw_rc rc;
 
-	*err_no = 0;
 	money_to_decimal(u->cost, cost);
 	rc = db_begin(db, err);
 	if (rc != AIGW_OK)
@@ -117,7 +114,6 @@ static aigw_rc usage_try(struct db *db, const struct usage_record *u, unsigned *
 	q_in_int_or_null(&q, u->ttft_us, u->ttft_us <= 0);
 	q_in_int(&q, u->duration_us);
 	rc = q_exec(&q, err);
-	*err_no = q.err_no;
 	q_end(&q);
 	if (rc == AIGW_EEXIST)
 		aigw_fail(err, rc, "usage of request %.40s is already recorded", u->request_id);
@@ -129,7 +125,6 @@ static aigw_rc usage_try(struct db *db, const struct usage_record *u, unsigned *
 	q_init(&q, db, SQL_USAGE_ROLLUP);
 	q_in_str(&q, u->request_id);
 	rc = q_exec(&q, err);
-	*err_no = q.err_no;
 	if (rc == AIGW_OK && q_affected(&q) == 0)
 		rc = aigw_fail(err, AIGW_EDB, "usage: the rollup found no row for %.40s",
 		               u->request_id);
@@ -144,7 +139,6 @@ out:
 
 aigw_rc db_usage_record(struct db *db, const struct usage_record *u, char *err)
 {
-	unsigned err_no = 0;
 	aigw_rc rc;
 	int attempt;
 
@@ -152,8 +146,8 @@ aigw_rc db_usage_record(struct db *db, const struct usage_record *u, char *err)
 	if (rc != AIGW_OK)
 		return rc;
 	for (attempt = 1;; attempt++) {
-		rc = usage_try(db, u, &err_no, err);
-		if (rc == AIGW_OK || attempt >= USAGE_ATTEMPTS || err_no != ER_LOCK_DEADLOCK)
+		rc = usage_try(db, u, err);
+		if (rc != AIGW_ERETRY || attempt >= USAGE_ATTEMPTS)
 			return rc;
 		log_warn("usage of request %s: %s; trying again", u->request_id, err);
 	}

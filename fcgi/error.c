@@ -44,6 +44,8 @@ const char *aigw_rc_name(aigw_rc rc)
 		return "ETIMEOUT";
 	case AIGW_EGONE:
 		return "EGONE";
+	case AIGW_ERETRY:
+		return "ERETRY";
 	}
 	return "EUNKNOWN";
 }

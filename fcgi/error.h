@@ -20,7 +20,8 @@ typedef enum aigw_rc {
 	AIGW_EIO,       /* file or socket I/O */
 	AIGW_EUPSTREAM, /* upstream unreachable or answered nonsense */
 	AIGW_ETIMEOUT,  /* upstream timed out */
-	AIGW_EGONE      /* the client went away */
+	AIGW_EGONE,     /* the client went away */
+	AIGW_ERETRY     /* transient conflict (deadlock, lock wait): rolled back, run it again */
 } aigw_rc;
 
 /* Writes a printf-style message into err (AIGW_ERRLEN bytes); err may be NULL.

@@ -12,6 +12,7 @@ libaigw_fcgi_a_SOURCES += \
 	fcgi/response.c fcgi/response.h \
 	fcgi/router.c fcgi/router.h \
 	fcgi/body.c fcgi/body.h \
+	fcgi/utf8.c fcgi/utf8.h \
 	fcgi/context.h
 
 bin_PROGRAMS += aigw.fcgi
@@ -27,10 +28,13 @@ FCGI_UNIT_TESTS = \
 	tests/unit/test_router \
 	tests/unit/test_response \
 	tests/unit/test_body \
-	tests/unit/test_request
+	tests/unit/test_request \
+	tests/unit/test_utf8
 check_PROGRAMS += $(FCGI_UNIT_TESTS)
 TESTS += $(FCGI_UNIT_TESTS)
 
+tests_unit_test_utf8_SOURCES = tests/unit/test_utf8.c tests/unit/check.h
+tests_unit_test_utf8_LDADD = $(FCGI_LAYER)
 tests_unit_test_buf_SOURCES = tests/unit/test_buf.c tests/unit/check.h
 tests_unit_test_buf_LDADD = $(FCGI_LAYER)
 tests_unit_test_conffile_SOURCES = tests/unit/test_conffile.c tests/unit/check.h

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "request.h"
 #include "response.h"
+#include "upstream.h"
 
 /* How long in-flight requests get after a stop signal. */
 #define DRAIN_TIMEOUT_MS 10000
@@ -211,6 +212,7 @@ static void *thread_main(void *arg)
 	}
 	FCGX_Free(&fr, 1);
 	auth_cache_free(&ctx);
+	upstream_free(ctx.upstream);
 	db_free(ctx.db);
 	atomic_store(&t->state, TS_DONE);
 	return NULL;

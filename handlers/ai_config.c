@@ -33,7 +33,7 @@
 static void db_failure(struct response *resp, aigw_rc rc, const char *what, const char *err)
 {
 	log_warn("ai config: %s failed (%s): %s", what, aigw_rc_name(rc), err);
-	if (rc == AIGW_EDB)
+	if (rc == AIGW_EDB || rc == AIGW_ERETRY)
 		response_error(resp, 503, NULL, NULL, "database unavailable");
 	else if (rc == AIGW_ENOTFOUND)
 		response_error(resp, 404, NULL, NULL, "unknown app");
@@ -174,6 +174,41 @@ static aigw_rc write_config(struct thread_ctx *ctx, const char *app_id,
 	return db_ai_config_get(ctx->db, app_id, false, cfg, err);
 }
 
+/* Lock conflicts (two first PUTs of neighbouring apps may deadlock on the
+ * index gap) are retried this many times in all. */
+#define PUT_ATTEMPTS 3
+
+/* One attempt of the PUT transaction: lock and load the row, apply the patch,
+ * write, commit. On failure the transaction is rolled back, *what names the
+ * step ("rules" for a refused patch, with *param) and err says why. */
+static aigw_rc put_attempt(struct thread_ctx *ctx, const char *app_id,
+                           const struct ai_config_patch *patch, struct ai_config *cfg,
+                           const char **what, const char **param, char *err)
+{
+	aigw_rc rc;
+
+	*what = "begin";
+	rc = db_begin(ctx->db, err);
+	if (rc != AIGW_OK)
+		return rc;
+	*what = "load";
+	rc = db_ai_config_get(ctx->db, app_id, true, cfg, err);
+	if (rc == AIGW_OK) {
+		*what = "rules";
+		rc = ai_config_patch_apply(cfg, patch, param, err);
+	}
+	/* `{}` writes nothing, so updatedAt does not move */
+	if (rc == AIGW_OK && !patch_is_noop(patch))
+		rc = write_config(ctx, app_id, patch, cfg, what, err);
+	if (rc == AIGW_OK) {
+		*what = "commit";
+		rc = db_commit(ctx->db, err);
+	}
+	if (rc != AIGW_OK)
+		db_rollback(ctx->db);
+	return rc;
+}
+
 void handle_ai_config_put(struct thread_ctx *ctx, struct request *req, struct response *resp)
 {
 	struct ai_config cfg;
@@ -181,7 +216,6 @@ void handle_ai_config_put(struct thread_ctx *ctx, struct request *req, struct re
 	cJSON *body = NULL, *out;
 	const char *param = NULL, *end = NULL, *what = "store";
 	char err[AIGW_ERRLEN];
-	bool in_tx = false;
 	aigw_rc rc;
 
 	memset(&cfg, 0, sizeof(cfg));
@@ -213,47 +247,29 @@ void handle_ai_config_put(struct thread_ctx *ctx, struct request *req, struct re
 		goto out;
 	}
 
-	rc = db_begin(ctx->db, err);
-	if (rc != AIGW_OK) {
-		db_failure(resp, rc, "begin", err);
-		goto out;
+	for (int attempt = 1;; attempt++) {
+		ai_config_free(&cfg);
+		memset(&cfg, 0, sizeof(cfg));
+		rc = put_attempt(ctx, req->app_id, &patch, &cfg, &what, &param, err);
+		if (rc != AIGW_ERETRY || attempt >= PUT_ATTEMPTS)
+			break;
+		log_warn("ai config: %s lost a lock conflict (%s); trying again", req->app_id, err);
 	}
-	in_tx = true;
-	rc = db_ai_config_get(ctx->db, req->app_id, true, &cfg, err);
 	if (rc != AIGW_OK) {
-		db_failure(resp, rc, "load", err);
-		goto out;
-	}
-	rc = ai_config_patch_apply(&cfg, &patch, &param, err);
-	if (rc != AIGW_OK) {
-		response_error(resp, 400, NULL, param, "%s", err);
-		goto out;
-	}
-	/* `{}` writes nothing, so updatedAt does not move */
-	if (!patch_is_noop(&patch)) {
-		rc = write_config(ctx, req->app_id, &patch, &cfg, &what, err);
-		if (rc != AIGW_OK && strcmp(what, "seal") == 0) {
+		if (strcmp(what, "rules") == 0) {
+			response_error(resp, 400, NULL, param, "%s", err);
+		} else if (strcmp(what, "seal") == 0) {
 			log_error("ai config: cannot seal the BYOK key: %s", err);
 			response_error(resp, 500, NULL, NULL, "cannot store the BYOK key");
-			goto out;
-		}
-		if (rc != AIGW_OK) {
+		} else {
 			db_failure(resp, rc, what, err);
-			goto out;
 		}
-	}
-	rc = db_commit(ctx->db, err);
-	if (rc != AIGW_OK) {
-		db_failure(resp, rc, "commit", err);
 		goto out;
 	}
-	in_tx = false;
 	out = ai_config_to_json(req->app_id, &cfg);
 	response_json(resp, 200, out);
 	cJSON_Delete(out);
 out:
-	if (in_tx)
-		db_rollback(ctx->db);
 	ai_config_patch_free(&patch);
 	if (body) {
 		wipe_json(body);

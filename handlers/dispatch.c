@@ -19,6 +19,7 @@
 #include "context.h"
 #include "endpoints.h"
 #include "router.h"
+#include "utf8.h"
 
 static const struct route routes[] = {
         {HTTP_GET, "/health", ROUTE_PUBLIC, false, handle_health},
@@ -143,6 +144,10 @@ void dispatch(struct thread_ctx *ctx, struct request *req, struct response *resp
 		goto out;
 	if (r->needs_json_body && !request_is_json(req)) {
 		response_error(resp, 415, NULL, NULL, "Content-Type must be application/json");
+		goto out;
+	}
+	if (r->needs_json_body && req->body && !utf8_valid(req->body, req->body_len)) {
+		response_error(resp, 400, NULL, NULL, "the request body is not valid UTF-8");
 		goto out;
 	}
 	r->handler(ctx, req, resp);

@@ -24,6 +24,16 @@ proc_cmdline() {
 	printf '%s\n' "$c"
 }
 
+# proc_alive PID: true while the process exists and is not a zombie. Unlike
+# its command line, which reads empty for a moment while the process execs,
+# its state is always there.
+proc_alive() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[ "${stat%% *}" != Z ]
+}
+
 # pid_of PIDFILE MATCH: prints the pid recorded in PIDFILE if that process
 # runs and its command line contains MATCH (so a recycled pid is not taken
 # for ours). Fails otherwise.
@@ -40,7 +50,7 @@ pid_of() {
 # wait_gone PID SECONDS: waits until the process is gone; fails on timeout.
 wait_gone() {
 	local pid=$1 n=$(($2 * 10))
-	while proc_cmdline "$pid" >/dev/null; do
+	while proc_alive "$pid"; do
 		n=$((n - 1))
 		[ $n -gt 0 ] || return 1
 		sleep 0.1
@@ -82,7 +92,7 @@ wait_alive() {
 	local pid=$1 n=$(($2 * 5))
 	shift 2
 	until "$@"; do
-		proc_cmdline "$pid" >/dev/null || return 2
+		proc_alive "$pid" || return 2
 		n=$((n - 1))
 		[ $n -gt 0 ] || return 1
 		sleep 0.2

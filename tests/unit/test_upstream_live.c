@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "alloc.h"
 #include "buf.h"
 #include "conffile.h"
 
@@ -237,7 +238,8 @@ int main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	conf_defaults(&conf);
 	snprintf(url, sizeof(url), "%s/api/v1", sim);
-	conf.upstream_url = url;
+	free(conf.upstream_url);
+	conf.upstream_url = xstrdup(url);
 	RUN(answer_complete_with_generation_id);
 	RUN(stream_bytes_arrive_as_sent);
 	RUN(ticks_during_silence);
@@ -246,6 +248,7 @@ int main(void)
 	RUN(connect_refused);
 	RUN(abort_by_callback);
 	RUN(error_status_is_not_a_transport_error);
+	conf_free(&conf);
 	curl_global_cleanup();
 	CHECK_DONE();
 }
