@@ -39,6 +39,11 @@ struct usage_record {
 	bool aborted;      /* the client went away before the end */
 	long long ttft_us; /* time to first token (streams), 0 if none */
 	long long duration_us;
+	/* Billing settlement, done in the same transaction: the reservation to
+	 * remove (0: none) and the period whose `used` takes the cost (0: none,
+	 * as for BYOK requests, which never count against credits). */
+	long long reservation_id;
+	long long period_id;
 };
 
 /* "none", "upstream", "generation", "estimate" (the cost_source column). */

@@ -1,0 +1,69 @@
+/* Plans, billing periods and credit reservations: the part of the database
+ * that decides whether a metered request may run.
+ *
+ * Every app has one current billing period per its plan (free: one lifetime
+ * period; pro and enterprise: monthly from the app's billing anchor), made
+ * when first needed, so no cron job is required. A metered request reserves
+ * its worst-case cost with one conditional UPDATE on the period row
+ * (used + reserved + amount <= allowance, unless the plan allows overage or
+ * is unlimited), so concurrent requests can never together pass a free
+ * app's allowance. The reservation is a row with an expiry; settlement (in
+ * the usage transaction, see usage.h) removes it and moves the real cost into
+ * `used`. Expired reservations (a worker died holding one) are released by
+ * the next reservation of the same period. Money is in 1e-10 USD units. */
+#ifndef AIGW_DB_CREDITS_H
+#define AIGW_DB_CREDITS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct db;
+
+struct billing_period {
+	long long id;
+	char app_id[65];
+	char plan[17];
+	char period_start[32];   /* UTC "YYYY-MM-DD HH:MM:SS.ffffff" */
+	char period_end[32];     /* "" for the free plan's lifetime period */
+	bool unlimited;          /* allowance NULL (enterprise) */
+	bool overage_allowed;    /* pro: usage goes on past the allowance */
+	int64_t allowance;       /* units; 0 when unlimited */
+	int64_t used;            /* settled cost of metered (non-BYOK) requests */
+	int64_t reserved;        /* outstanding reservations */
+};
+
+/* Overage of a period: what was used beyond the allowance (0 if unlimited). */
+int64_t billing_period_overage(const struct billing_period *p);
+
+/* Finds (or creates) the app's period containing now (UTC, from the
+ * database clock unless now_override is non-empty: "YYYY-MM-DD HH:MM:SS",
+ * used by tests to cross period boundaries). AIGW_ENOTFOUND: no such app. */
+aigw_rc db_period_current(struct db *db, const char *app_id, const char *now_override,
+			  struct billing_period *out, char *err);
+
+struct reservation {
+	long long id;         /* credit_reservations.id; 0 when none was needed */
+	long long period_id;
+	int64_t amount;
+};
+
+enum reserve_result {
+	RESERVE_OK = 0,      /* reserved (or nothing needed: unlimited) */
+	RESERVE_EXHAUSTED    /* the allowance cannot cover amount: answer 402 */
+};
+
+/* Reserves amount against the app's current period for request_id, valid for
+ * ttl_s seconds. Releases the period's expired reservations first. On
+ * RESERVE_EXHAUSTED, *period tells what was exhausted. */
+aigw_rc db_credits_reserve(struct db *db, const char *app_id, const char *request_id,
+			   int64_t amount, int ttl_s, const char *now_override,
+			   struct reservation *out, struct billing_period *period,
+			   enum reserve_result *result, char *err);
+
+/* Releases a reservation without charging (the request never reached the
+ * upstream). Settling a reservation happens in db_usage_record. */
+aigw_rc db_credits_release(struct db *db, const struct reservation *r, char *err);
+
+#endif
