@@ -19,10 +19,10 @@
 	"byok_last4, byok_updated_at, updated_at"
 
 static const char SQL_CFG_GET[] = "SELECT " AI_CONFIG_COLS " FROM ai_config WHERE app_id = ?";
-static const char SQL_CFG_GET_LOCKED[] =
-        "SELECT " AI_CONFIG_COLS " FROM ai_config WHERE app_id = ? FOR UPDATE";
-/* Taken before the ai_config row: the app row always exists, so two first
- * PUTs of an app queue on it instead of deadlocking on a gap lock. */
+/* The writer's lock: the app row always exists, so all PUTs of an app queue
+ * on it. The config row itself is then read without FOR UPDATE: a locking
+ * read of a row that does not exist yet takes a gap lock, and two first PUTs
+ * of neighbouring apps holding gap locks deadlock on their inserts. */
 static const char SQL_CFG_LOCK_APP[] = "SELECT id FROM apps WHERE id = ? FOR UPDATE";
 /* byok_updated_at is assigned before byok_sealed (MariaDB applies the
  * assignments left to right), so it compares the old bytes with the new:
@@ -147,7 +147,7 @@ aigw_rc db_ai_config_get(struct db *db, const char *app_id, bool for_update, str
 		if (rc != AIGW_OK)
 			return rc;
 	}
-	q_init(&q, db, for_update ? SQL_CFG_GET_LOCKED : SQL_CFG_GET);
+	q_init(&q, db, SQL_CFG_GET);
 	q_in_str(&q, app_id);
 	q_out_dyn(&q, &out->default_model, NULL);
 	q_out_int(&q, &max_tokens, NULL);

@@ -30,7 +30,8 @@ enum conf_type {
 	CT_URL,       /* http:// or https:// URL */
 	CT_INT,
 	CT_SIZE,
-	CT_LOGLEVEL
+	CT_LOGLEVEL,
+	CT_DECIMAL    /* non-negative decimal text, at most 10 decimals (money) */
 };
 
 struct conf_key {
@@ -63,6 +64,11 @@ static const struct conf_key conf_keys[] = {
         {"cors_origin", CT_STR, OFF(cors_origin), 0, 0, false},
         /* A revoked key must stop working within "a few seconds" (SPEC). */
         {"auth_cache_ttl_s", CT_INT, OFF(auth_cache_ttl_s), 0, 10, false},
+        {"reserve_floor_usd", CT_DECIMAL, OFF(reserve_floor_usd), 0, 0, false},
+        {"reserve_default_max_tokens", CT_INT, OFF(reserve_default_max_tokens), 1, 1000000,
+         false},
+        /* Below the upstream timeouts a reservation could expire mid-request. */
+        {"reservation_ttl_s", CT_INT, OFF(reservation_ttl_s), 60, 86400, false},
         {"workers", CT_INT, OFF(workers), 1, 256, false},
         {"threads", CT_INT, OFF(threads), 1, 1024, false},
         {"log_level", CT_LOGLEVEL, OFF(log_level), 0, 0, false},
@@ -113,6 +119,9 @@ void conf_defaults(struct aigw_conf *c)
 	c->max_body_bytes = 1024 * 1024;
 	c->cors_origin = xstrdup("*");
 	c->auth_cache_ttl_s = 2;
+	c->reserve_floor_usd = xstrdup("0.01");
+	c->reserve_default_max_tokens = 4096;
+	c->reservation_ttl_s = 900;
 	c->workers = 2;
 	c->threads = 16;
 	c->log_level = xstrdup("info");
@@ -187,6 +196,28 @@ static bool parse_ll(const char *s, long long *out)
 	return true;
 }
 
+/* Money as text: digits, at most one '.', at most 10 decimals and 9 integer
+ * digits (the money units of any such value fit an int64 many times over). */
+static bool decimal_ok(const char *s)
+{
+	size_t int_digits = 0, frac_digits = 0;
+	bool dot = false;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '.' && !dot) {
+			dot = true;
+		} else if (*s >= '0' && *s <= '9') {
+			if (dot)
+				frac_digits++;
+			else
+				int_digits++;
+		} else {
+			return false;
+		}
+	}
+	return int_digits + frac_digits > 0 && int_digits <= 9 && frac_digits <= 10;
+}
+
 static aigw_rc set_value(struct aigw_conf *c, const struct conf_key *k, const char *value,
                          const char *name, int line, char *err)
 {
@@ -232,6 +263,14 @@ static aigw_rc set_value(struct aigw_conf *c, const struct conf_key *k, const ch
 			*(int *)((char *)c + k->offset) = (int)v;
 		else
 			*(size_t *)((char *)c + k->offset) = (size_t)v;
+		break;
+	case CT_DECIMAL:
+		if (!decimal_ok(value))
+			return aigw_fail(err, AIGW_EINVAL,
+			                 "%s:%d: %s: '%.40s' is not a decimal amount such as 0.01 "
+			                 "(no sign, at most 10 decimals)",
+			                 name, line, k->name, value);
+		set_str(c, k, value);
 		break;
 	case CT_LOGLEVEL:
 		if (log_level_parse(value) < 0)

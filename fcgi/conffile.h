@@ -41,6 +41,18 @@ struct aigw_conf {
 	/* auth */
 	int auth_cache_ttl_s;   /* per-thread key cache TTL; default 2, 0 disables */
 
+	/* credits (SPEC section 4) */
+	char *reserve_floor_usd;         /* USD reserved for a model without a known
+					    price: decimal text, at most 10 decimals;
+					    default "0.01" */
+	int reserve_default_max_tokens;  /* completion bound when neither the request
+					    nor the app gives one (also sent upstream as
+					    max_tokens for plans that can run out);
+					    default 4096 */
+	int reservation_ttl_s;           /* a reservation left by a crashed worker is
+					    freed after this; keep it above the longest
+					    request; default 900 */
+
 	/* process model defaults for --listen mode */
 	int workers;  /* default 2 */
 	int threads;  /* default 16 */
