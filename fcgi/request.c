@@ -119,30 +119,25 @@ static int hexval(char c)
 	return -1;
 }
 
-/* Decodes a form-encoded component (src[0..len)) into out. Returns false on a
- * bad escape, %00, or if it does not fit in outlen (with its NUL). */
-static bool query_decode(const char *src, size_t len, char *out, size_t outlen)
+bool percent_decode(const char *src, size_t len, bool plus_is_space, char *out, size_t outlen)
 {
 	size_t i, o = 0;
 
 	for (i = 0; i < len; i++) {
 		int c = (unsigned char)src[i];
 
-		if (c == '+') {
+		if (c == '+' && plus_is_space) {
 			c = ' ';
 		} else if (c == '%') {
-			int hi, lo;
+			int hi = i + 2 < len ? hexval(src[i + 1]) : -1;
+			int lo = i + 2 < len ? hexval(src[i + 2]) : -1;
 
-			if (i + 2 >= len)
-				return false;
-			hi = hexval(src[i + 1]);
-			lo = hexval(src[i + 2]);
-			if (hi < 0 || lo < 0)
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return false;
 			c = hi * 16 + lo;
-			if (c == 0)
-				return false;
 			i += 2;
+		} else if (c == '\0') {
+			return false;
 		}
 		if (o + 1 >= outlen)
 			return false;
@@ -173,8 +168,8 @@ bool request_query_get(const struct request *r, const char *name, char *out, siz
 			value++;
 			vlen = plen - klen - 1;
 		}
-		if (query_decode(p, klen, key, sizeof(key)) && strcmp(key, name) == 0) {
-			if (!query_decode(value, vlen, out, outlen) && outlen > 0)
+		if (percent_decode(p, klen, true, key, sizeof(key)) && strcmp(key, name) == 0) {
+			if (!percent_decode(value, vlen, true, out, outlen) && outlen > 0)
 				out[0] = '\0';
 			return true;
 		}

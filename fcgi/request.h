@@ -62,6 +62,10 @@ void request_new_id(struct request *r);
  * false if absent. A present value that is malformed (bad escape, %00) or
  * longer than outlen - 1 comes back as "" (so format checks reject it). */
 bool request_query_get(const struct request *r, const char *name, char *out, size_t outlen);
+/* Percent-decodes src[0..len) into out (outlen bytes with the NUL); with
+ * plus_is_space a '+' is a space (query strings). False on a bad escape, a
+ * NUL (escaped or raw), or when it does not fit. */
+bool percent_decode(const char *src, size_t len, bool plus_is_space, char *out, size_t outlen);
 /* True if the Content-Type is application/json or application/...+json
  * (case-insensitive, parameters such as "; charset=utf-8" allowed). */
 bool request_is_json(const struct request *r);

@@ -162,41 +162,13 @@ void router_allow_header(unsigned methods, char *out, size_t outlen)
 	}
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *router_percent_decode(const char *src, size_t len)
 {
 	char *out = xmalloc(len + 1);
-	size_t i, o = 0;
 
-	for (i = 0; i < len; i++) {
-		int c = (unsigned char)src[i];
-
-		if (c == '%') {
-			int hi = i + 2 < len ? hexval(src[i + 1]) : -1;
-			int lo = i + 2 < len ? hexval(src[i + 2]) : -1;
-
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-				goto bad;
-			c = hi * 16 + lo;
-			i += 2;
-		} else if (c == '\0') {
-			goto bad;
-		}
-		out[o++] = (char)c;
+	if (!percent_decode(src, len, false, out, len + 1)) {
+		free(out);
+		return NULL;
 	}
-	out[o] = '\0';
 	return out;
-bad:
-	free(out);
-	return NULL;
 }
