@@ -1,6 +1,8 @@
 /* The apps table (tenants and their plan) and app_plan_changes, the history
  * of which plan an app was on when: written with every plan assignment, in
- * the same transaction, so billing can always tell the plan of a period. */
+ * the same transaction, so billing can always tell the plan of a period. A
+ * plan change also ends the app's billing period and restarts its billing
+ * anchor at the same instant, so the new plan applies at once (credits.c). */
 #include "config.h"
 #include "apps.h"
 
@@ -21,11 +23,28 @@ static const char SQL_APP_GET[] = "SELECT id, name, plan_id, created_at FROM app
 static const char SQL_APP_LIST[] = "SELECT id, name, plan_id, created_at FROM apps ORDER BY id";
 static const char SQL_APP_PLAN_LOCK[] = "SELECT plan_id FROM apps WHERE id = ? FOR UPDATE";
 static const char SQL_PLAN_EXISTS[] = "SELECT id FROM plans WHERE id = ?";
+/* One instant for the whole change: the end of the old period, the new
+ * anchor and the history row agree to the microsecond. */
+static const char SQL_NOW[] = "SELECT UTC_TIMESTAMP(6)";
 static const char SQL_APP_SET_PLAN[] =
-        "UPDATE apps SET plan_id = ?, updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
+        "UPDATE apps SET plan_id = ?, billing_anchor = CAST(? AS DATETIME(6)), "
+        "updated_at = CAST(? AS DATETIME(6)) WHERE id = ?";
 static const char SQL_APP_PLAN_CHANGE[] =
         "INSERT INTO app_plan_changes (app_id, old_plan, new_plan, changed_at) "
-        "VALUES (?, ?, ?, UTC_TIMESTAMP(6))";
+        "VALUES (?, ?, ?, CAST(? AS DATETIME(6)))";
+/* Ends every period of the app still open at the change (the current one;
+ * one made ahead of time ends where it starts). */
+static const char SQL_PERIODS_CLOSE[] =
+        "UPDATE billing_periods SET period_end = GREATEST(period_start, CAST(? AS DATETIME(6))), "
+        "updated_at = CAST(? AS DATETIME(6)) "
+        "WHERE app_id = ? AND (period_end IS NULL OR period_end > CAST(? AS DATETIME(6)))";
+/* Back on a lifetime plan: its lifetime period (if the app had one) is the
+ * app's period again, with what was used in it. */
+static const char SQL_LIFETIME_REOPEN[] =
+        "UPDATE billing_periods AS b JOIN plans AS p ON p.id = b.plan_id "
+        "SET b.period_end = NULL, b.updated_at = CAST(? AS DATETIME(6)) "
+        "WHERE b.app_id = ? AND b.plan_id = ? AND b.period_kind = 'lifetime' AND "
+        "p.period = 'lifetime'";
 
 bool app_id_valid(const char *id)
 {
@@ -136,9 +155,47 @@ aigw_rc db_app_list(struct db *db, int (*fn)(const struct app *a, void *arg), vo
 	return rc == AIGW_ENOTFOUND ? AIGW_OK : rc;
 }
 
+/* Runs sql, which takes the given strings as parameters, in order. */
+static aigw_rc exec_strs(struct db *db, const char *sql, const char *const *args, size_t n,
+                         char *err)
+{
+	struct q q;
+	aigw_rc rc;
+	size_t i;
+
+	q_init(&q, db, sql);
+	for (i = 0; i < n; i++)
+		q_in_str(&q, args[i]);
+	rc = q_exec(&q, err);
+	q_end(&q);
+	return rc;
+}
+
+/* The change itself, at the instant now, inside the caller's transaction:
+ * close the open periods, reopen a lifetime period of the new plan, move the
+ * plan and the anchor, record the history row. */
+static aigw_rc plan_switch(struct db *db, const char *id, const char *old, const char *plan,
+                           const char *now, char *err)
+{
+	const char *close[] = {now, now, id, now};
+	const char *reopen[] = {now, id, plan};
+	const char *set[] = {plan, now, now, id};
+	const char *change[] = {id, old, plan, now};
+	aigw_rc rc;
+
+	rc = exec_strs(db, SQL_PERIODS_CLOSE, close, 4, err);
+	if (rc == AIGW_OK)
+		rc = exec_strs(db, SQL_LIFETIME_REOPEN, reopen, 3, err);
+	if (rc == AIGW_OK)
+		rc = exec_strs(db, SQL_APP_SET_PLAN, set, 4, err);
+	if (rc == AIGW_OK)
+		rc = exec_strs(db, SQL_APP_PLAN_CHANGE, change, 4, err);
+	return rc;
+}
+
 aigw_rc db_app_set_plan(struct db *db, const char *id, const char *plan, char *err)
 {
-	char old[17];
+	char old[17], now[DB_TIME_LEN];
 	struct q q;
 	aigw_rc rc;
 
@@ -162,20 +219,12 @@ aigw_rc db_app_set_plan(struct db *db, const char *id, const char *plan, char *e
 	if (strcmp(old, plan) == 0)
 		return db_commit(db, err); /* no change, no history row */
 
-	q_init(&q, db, SQL_APP_SET_PLAN);
-	q_in_str(&q, plan);
-	q_in_str(&q, id);
-	rc = q_exec(&q, err);
+	q_init(&q, db, SQL_NOW);
+	q_out_time(&q, now, NULL);
+	rc = q_one(&q, err);
 	q_end(&q);
-	if (rc != AIGW_OK)
-		goto out;
-
-	q_init(&q, db, SQL_APP_PLAN_CHANGE);
-	q_in_str(&q, id);
-	q_in_str(&q, old);
-	q_in_str(&q, plan);
-	rc = q_exec(&q, err);
-	q_end(&q);
+	if (rc == AIGW_OK)
+		rc = plan_switch(db, id, old, plan, now, err);
 	if (rc != AIGW_OK)
 		goto out;
 	return db_commit(db, err);

@@ -36,6 +36,10 @@ struct billing_period {
 
 /* Overage of a period: what was used beyond the allowance (0 if unlimited). */
 int64_t billing_period_overage(const struct billing_period *p);
+/* What is left of the allowance: allowance - used, never below 0 (0 if
+ * unlimited; show null then). Outstanding reservations are not subtracted:
+ * they are provisional. v_spend_per_app_period.remaining_usd is the same. */
+int64_t billing_period_remaining(const struct billing_period *p);
 
 /* Finds (or creates) the app's period containing now (UTC, from the
  * database clock unless now_override is non-empty: "YYYY-MM-DD HH:MM:SS",
@@ -65,5 +69,15 @@ aigw_rc db_credits_reserve(struct db *db, const char *app_id, const char *reques
 /* Releases a reservation without charging (the request never reached the
  * upstream). Settling a reservation happens in db_usage_record. */
 aigw_rc db_credits_release(struct db *db, const struct reservation *r, char *err);
+
+/* --- inside db/ only: the settlement steps db_usage_record runs in its own
+ * transaction (lock the period row first, as every credits transaction). */
+
+/* SELECT ... FOR UPDATE of the period row. AIGW_ENOTFOUND: no such period. */
+aigw_rc db_period_lock(struct db *db, long long period_id, char *err);
+/* Deletes the reservation and, only if this call removed it, subtracts its
+ * amount from its period's reserved_usd; *found tells which. A reservation
+ * already gone (expired and released) is not an error. */
+aigw_rc db_credits_unreserve(struct db *db, long long reservation_id, bool *found, char *err);
 
 #endif

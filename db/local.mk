@@ -8,7 +8,10 @@ libaigw_db_a_SOURCES += \
 	db/migrate.c db/migrate.h \
 	db/money.c db/money.h \
 	db/models.c db/models.h \
-	db/usage.c db/usage.h
+	db/usage.c db/usage.h \
+	db/period.c db/period.h \
+	db/credits.c db/credits.h \
+	db/usage_report.c db/usage_report.h
 
 # aigw-admin uses the keyring, token and BYOK modules of handlers/.
 bin_PROGRAMS += aigw-admin
@@ -45,11 +48,26 @@ tests_unit_test_models_live_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_unit_test_usage_live_SOURCES = tests/unit/test_usage_live.c tests/unit/check.h
 tests_unit_test_usage_live_LDADD = $(DB_LAYER)
 
+# Billing period arithmetic (no database).
+check_PROGRAMS += tests/unit/test_period
+TESTS += tests/unit/test_period
+tests_unit_test_period_SOURCES = tests/unit/test_period.c tests/unit/check.h
+tests_unit_test_period_LDADD = $(DB_LAYER)
+
+# Periods, reservations, settlement, plan changes and the usage sums and DBA
+# views against a real database; skipped (exit 77) without $AIGW_TEST_CONFIG.
+check_PROGRAMS += tests/unit/test_credits_live
+TESTS += tests/unit/test_credits_live
+tests_unit_test_credits_live_SOURCES = tests/unit/test_credits_live.c tests/unit/check.h
+tests_unit_test_credits_live_LDADD = $(DB_LAYER)
+
 DB_UNIT_TESTS = \
 	tests/unit/test_db_live \
 	tests/unit/test_money \
 	tests/unit/test_models_live \
-	tests/unit/test_usage_live
+	tests/unit/test_usage_live \
+	tests/unit/test_period \
+	tests/unit/test_credits_live
 
 # Runs only this layer's tests.
 check-db: $(DB_UNIT_TESTS)

@@ -1,13 +1,15 @@
 /* The usage_requests table and its usage_daily rollup (usage.h). The rollup
  * row is computed by the database from the request row just inserted, in the
  * same transaction: the day, model and amounts can never disagree with the
- * row, even across midnight, and a failure leaves neither. */
+ * row, even across midnight, and a failure leaves neither. The billing
+ * settlement (reservation removed, cost added to the period's used_usd) is
+ * part of the same transaction, so credits and usage never disagree either. */
 #include "config.h"
 #include "usage.h"
 
 #include <string.h>
 
-
+#include "credits.h"
 #include "db.h"
 #include "log.h"
 #include "stmt.h"
@@ -22,8 +24,8 @@ static const char SQL_USAGE_INSERT[] =
         "INSERT INTO usage_requests (request_id, app_id, key_id, endpoint, model_requested, "
         "model_billed, generation_id, prompt_tokens, completion_tokens, cached_tokens, "
         "reasoning_tokens, cost, cost_source, is_byok, status, streamed, aborted, ttft_us, "
-        "duration_us, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
+        "duration_us, period_id, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP(6))";
 /* Columns are qualified: in INSERT ... SELECT ... ON DUPLICATE KEY UPDATE a
  * bare name could mean either table. */
 static const char SQL_USAGE_ROLLUP[] =
@@ -41,6 +43,12 @@ static const char SQL_USAGE_ROLLUP[] =
         "usage_daily.reasoning_tokens = usage_daily.reasoning_tokens + VALUES(reasoning_tokens), "
         "usage_daily.cost = usage_daily.cost + VALUES(cost), "
         "usage_daily.updated_at = GREATEST(usage_daily.updated_at, VALUES(updated_at))";
+
+/* Settlement. A plain read: reservations never change, only go away. */
+static const char SQL_RES_PERIOD[] = "SELECT period_id FROM credit_reservations WHERE id = ?";
+static const char SQL_PERIOD_CHARGE[] =
+        "UPDATE billing_periods SET used_usd = used_usd + CAST(? AS DECIMAL(20,10)), "
+        "updated_at = UTC_TIMESTAMP(6) WHERE id = ?";
 
 const char *cost_source_name(enum cost_source s)
 {
@@ -81,6 +89,71 @@ static aigw_rc usage_check(const struct usage_record *u, char *err)
 	return AIGW_OK;
 }
 
+/* The period whose used_usd takes the cost: none for BYOK requests, which
+ * the app's own upstream account paid. */
+static long long charged_period(const struct usage_record *u)
+{
+	return u->period_id > 0 && !u->is_byok ? u->period_id : 0;
+}
+
+/* Removes the request's reservation (only its remover subtracts it: an
+ * expired one may be gone already) and charges the cost to the period.
+ * The period rows are locked first, in id order, as every credits
+ * transaction does (credits.c), so settlements and reservations queue
+ * instead of deadlocking. */
+static aigw_rc usage_settle(struct db *db, const struct usage_record *u, const char *cost,
+                            char *err)
+{
+	long long res_period = 0, charge = charged_period(u), lo, hi;
+	bool found;
+	struct q q;
+	aigw_rc rc;
+
+	if (u->reservation_id > 0) {
+		q_init(&q, db, SQL_RES_PERIOD);
+		q_in_int(&q, u->reservation_id);
+		q_out_int(&q, &res_period, NULL);
+		rc = q_one(&q, err);
+		q_end(&q);
+		if (rc == AIGW_ENOTFOUND)
+			res_period = 0; /* released already: nothing to give back */
+		else if (rc != AIGW_OK)
+			return rc;
+	}
+	lo = res_period && charge ? (res_period < charge ? res_period : charge)
+	                          : res_period + charge;
+	hi = res_period > charge ? res_period : charge;
+	if (lo > 0) {
+		rc = db_period_lock(db, lo, err);
+		if (rc != AIGW_OK)
+			goto bad_period;
+	}
+	if (hi > lo) {
+		rc = db_period_lock(db, hi, err);
+		if (rc != AIGW_OK)
+			goto bad_period;
+	}
+	if (res_period > 0) {
+		rc = db_credits_unreserve(db, u->reservation_id, &found, err);
+		if (rc != AIGW_OK)
+			return rc;
+	}
+	if (charge > 0 && u->cost > 0) {
+		q_init(&q, db, SQL_PERIOD_CHARGE);
+		q_in_str(&q, cost);
+		q_in_int(&q, charge);
+		rc = q_exec(&q, err);
+		q_end(&q);
+		if (rc != AIGW_OK)
+			return rc;
+	}
+	return AIGW_OK;
+bad_period:
+	if (rc == AIGW_ENOTFOUND)
+		rc = aigw_fail(err, AIGW_EINVAL, "usage: no billing period %lld", charge);
+	return rc;
+}
+
 /* One attempt of the transaction; AIGW_ERETRY when it lost a deadlock. */
 static aigw_rc usage_try(struct db *db, const struct usage_record *u, char *err)
 {
@@ -113,6 +186,7 @@ static aigw_rc usage_try(struct db *db, const struct usage_record *u, char *err)
 	q_in_int(&q, u->aborted ? 1 : 0);
 	q_in_int_or_null(&q, u->ttft_us, u->ttft_us <= 0);
 	q_in_int(&q, u->duration_us);
+	q_in_int_or_null(&q, charged_period(u), charged_period(u) == 0);
 	rc = q_exec(&q, err);
 	q_end(&q);
 	if (rc == AIGW_EEXIST)
@@ -129,6 +203,9 @@ static aigw_rc usage_try(struct db *db, const struct usage_record *u, char *err)
 		rc = aigw_fail(err, AIGW_EDB, "usage: the rollup found no row for %.40s",
 		               u->request_id);
 	q_end(&q);
+	if (rc != AIGW_OK)
+		goto out;
+	rc = usage_settle(db, u, cost, err);
 	if (rc != AIGW_OK)
 		goto out;
 	return db_commit(db, err);

@@ -8,7 +8,9 @@ MIGRATIONS = \
 	sql/003_api_keys.sql \
 	sql/004_ai_config.sql \
 	sql/005_models.sql \
-	sql/006_usage.sql
+	sql/006_usage.sql \
+	sql/007_billing.sql \
+	sql/008_views.sql
 
 EXTRA_DIST += $(MIGRATIONS) sql/embed.sh
 nodist_libaigw_db_a_SOURCES = sql/migrations_embedded.c
