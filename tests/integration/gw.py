@@ -613,6 +613,8 @@ class Stream:
                 self.conn.sock and self.conn.sock.shutdown(2)
             except OSError:
                 pass
+            if self.resp is not None:
+                self.resp.close()
             self.conn.close()
             self.conn = None
 
