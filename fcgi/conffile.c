@@ -31,7 +31,7 @@ enum conf_type {
 	CT_INT,
 	CT_SIZE,
 	CT_LOGLEVEL,
-	CT_DECIMAL    /* non-negative decimal text, at most 10 decimals (money) */
+	CT_DECIMAL /* non-negative decimal text, at most 10 decimals (money) */
 };
 
 struct conf_key {
@@ -65,8 +65,7 @@ static const struct conf_key conf_keys[] = {
         /* A revoked key must stop working within "a few seconds" (SPEC). */
         {"auth_cache_ttl_s", CT_INT, OFF(auth_cache_ttl_s), 0, 10, false},
         {"reserve_floor_usd", CT_DECIMAL, OFF(reserve_floor_usd), 0, 0, false},
-        {"reserve_default_max_tokens", CT_INT, OFF(reserve_default_max_tokens), 1, 1000000,
-         false},
+        {"reserve_default_max_tokens", CT_INT, OFF(reserve_default_max_tokens), 1, 1000000, false},
         /* Below the upstream timeouts a reservation could expire mid-request. */
         {"reservation_ttl_s", CT_INT, OFF(reservation_ttl_s), 60, 86400, false},
         {"workers", CT_INT, OFF(workers), 1, 256, false},

@@ -3,7 +3,8 @@
  * maxTokensPerRequest, or refused above it). Streams are relayed event by
  * event, each flushed as it arrives; the relay ends every stream with either
  * the upstream's [DONE] or an error event, never a silent close, and a client
- * that goes away aborts the upstream transfer at once. */
+ * that goes away aborts the upstream transfer at once. Metered requests
+ * reserve their worst-case cost first (credits.h); the usage row settles it. */
 #include "config.h"
 
 #include "endpoints.h"
@@ -16,6 +17,7 @@
 
 #include "conffile.h"
 #include "context.h"
+#include "credits.h"
 #include "log.h"
 #include "proxy.h"
 #include "sse_parser.h"
@@ -202,20 +204,34 @@ static int on_data(void *arg, const char *bytes, size_t n)
 }
 
 /* Heartbeats during silences; they are also how a gone client shows. */
+/* During upstream silences the relay writes: `: keep-alive` every
+ * sse_keepalive_s for the client and the proxies between, and in between an
+ * empty comment every PROBE_MS. A client that left shows only as a failed
+ * write (the web server closes our connection once its own write to the
+ * client fails, which takes a write or two), so the probes are what let an
+ * abort during a silence reach the upstream within a second. */
+#define PROBE_MS 250
+
 static int on_tick(void *arg, long long idle_ms)
 {
 	struct chat *c = arg;
 	long long keepalive_us = (long long)c->ctx->conf->sse_keepalive_s * 1000000;
+	long long quiet_us = proxy_now_us() - c->last_write_us;
+	int rc = 0;
 
 	(void)idle_ms;
 	if (!c->relaying)
 		return 0;
-	if (proxy_now_us() - c->last_write_us >= keepalive_us) {
-		c->last_write_us = proxy_now_us();
-		if (response_sse_comment(c->resp, "keep-alive") != 0) {
-			c->stopped_by_us = true;
-			return 1;
-		}
+	if (quiet_us >= keepalive_us)
+		rc = response_sse_comment(c->resp, "keep-alive");
+	else if (quiet_us >= PROBE_MS * 1000LL)
+		rc = response_sse_comment(c->resp, "");
+	else
+		return 0;
+	c->last_write_us = proxy_now_us();
+	if (rc != 0) {
+		c->stopped_by_us = true;
+		return 1;
 	}
 	return 0;
 }
@@ -270,6 +286,7 @@ void handle_chat_completions(struct thread_ctx *ctx, struct request *req, struct
 	char err[AIGW_ERRLEN] = "";
 	cJSON *body = NULL;
 	char *text = NULL;
+	long long completion_bound = 0;
 
 	memset(&p, 0, sizeof(p));
 	buf_init(&c.answer, ANSWER_MAX);
@@ -286,6 +303,9 @@ void handle_chat_completions(struct thread_ctx *ctx, struct request *req, struct
 		goto out;
 	if (!apply_token_cap(body, &p.cfg, resp))
 		goto out;
+	/* may add max_tokens, so before the body is serialized */
+	if (!credits_chat_bound(ctx, resp, &p, body, &completion_bound))
+		goto out;
 	text = cJSON_PrintUnformatted(body);
 	if (!text) {
 		response_error(resp, 500, NULL, NULL, "cannot serialize the request");
@@ -293,6 +313,8 @@ void handle_chat_completions(struct thread_ctx *ctx, struct request *req, struct
 	}
 
 	p.sent_bytes = (long long)strlen(text);
+	if (!credits_reserve(ctx, resp, &p, body, p.sent_bytes, completion_bound))
+		goto out;
 	struct upstream_request rq = {
 		.method = "POST",
 		.path = "/chat/completions",

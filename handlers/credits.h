@@ -33,7 +33,7 @@ struct proxy;
  * completion_bound in money units, saturating at INT64_MAX (negative
  * bounds count as 0). */
 int64_t credits_worst_case(const struct model_price *price, long long prompt_bound,
-			   long long completion_bound);
+                           long long completion_bound);
 
 /* The completion tokens one choice of a chat body may use: the larger of
  * max_tokens and max_completion_tokens when either is a positive number
@@ -57,7 +57,7 @@ void credits_money_text(int64_t units, char out[MONEY_TEXT_LEN]);
  * take: names the plan, the allowance and its period, what is used and held,
  * and what this request may cost. Written into out (cap bytes). */
 void credits_exhausted_message(const struct billing_period *p, int64_t amount, char *out,
-			       size_t cap);
+                               size_t cap);
 
 /* ---- the request path ---- */
 
@@ -67,8 +67,8 @@ void credits_exhausted_message(const struct billing_period *p, int64_t amount, c
  * (no overage, not unlimited) max_tokens is also added to body so that the
  * upstream keeps to it. BYOK requests: *bound is 0 and nothing is looked up.
  * On failure answers (503/404) and returns false. */
-bool credits_chat_bound(struct thread_ctx *ctx, struct response *resp, struct proxy *p,
-			cJSON *body, long long *bound);
+bool credits_chat_bound(struct thread_ctx *ctx, struct response *resp, struct proxy *p, cJSON *body,
+                        long long *bound);
 
 /* Reserves the worst-case cost of p's request against the app's current
  * billing period: the dearest of p->model and the body's `models` fallbacks
@@ -82,6 +82,6 @@ bool credits_chat_bound(struct thread_ctx *ctx, struct response *resp, struct pr
  * insufficient_quota with x-should-retry: false; database trouble: 503.
  * Returns false after answering. */
 bool credits_reserve(struct thread_ctx *ctx, struct response *resp, struct proxy *p,
-		     const cJSON *body, long long prompt_bound, long long completion_bound);
+                     const cJSON *body, long long prompt_bound, long long completion_bound);
 
 #endif

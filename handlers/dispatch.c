@@ -25,6 +25,7 @@ static const struct route routes[] = {
         {HTTP_GET, "/health", ROUTE_PUBLIC, false, handle_health},
         {HTTP_GET, "/{app}/ai/config", ROUTE_ADMIN, false, handle_ai_config_get},
         {HTTP_PUT, "/{app}/ai/config", ROUTE_ADMIN, true, handle_ai_config_put},
+        {HTTP_GET, "/{app}/ai/usage", ROUTE_ADMIN, false, handle_ai_usage},
         {HTTP_POST, "/{app}/chat/completions", ROUTE_CLIENT, true, handle_chat_completions},
         {HTTP_POST, "/{app}/embeddings", ROUTE_CLIENT, true, handle_embeddings},
         {HTTP_GET, "/{app}/models", ROUTE_CLIENT, false, handle_models_list},

@@ -1,7 +1,8 @@
 /* POST /v1/{app}/embeddings. The upstream is always asked for floats, since
  * some providers ignore base64 and a float array read as base64 decodes into
  * garbage; when the client asked for base64 (the openai SDK does by default)
- * the gateway encodes each vector as little-endian float32 itself. */
+ * the gateway encodes each vector as little-endian float32 itself. Like chat,
+ * a metered request reserves its worst-case cost (credits.h) first. */
 #include "config.h"
 
 #include "endpoints.h"
@@ -15,6 +16,7 @@
 
 #include "alloc.h"
 #include "context.h"
+#include "credits.h"
 #include "proxy.h"
 
 #define ANSWER_MAX (64 * 1024 * 1024)
@@ -189,6 +191,9 @@ void handle_embeddings(struct thread_ctx *ctx, struct request *req, struct respo
 		response_error(resp, 500, NULL, NULL, "cannot serialize the request");
 		goto out;
 	}
+	/* embeddings bill prompt tokens only */
+	if (!credits_reserve(ctx, resp, &p, body, (long long)strlen(text), 0))
+		goto out;
 
 	struct upstream_request rq = {
 		.method = "POST",

@@ -29,5 +29,10 @@ void handle_models_list(struct thread_ctx *ctx, struct request *req, struct resp
 /* GET /v1/{app}/models/{model} (req->route_arg, percent-decoded): one such
  * record; 404 not_found_error for an unknown or not allowed model (client). */
 void handle_models_get(struct thread_ctx *ctx, struct request *req, struct response *resp);
+/* GET /v1/{app}/ai/usage?startDate=&endDate=: usage over UTC days (default:
+ * the current billing period up to today) from the daily rollup, by model,
+ * the BYOK part, and the current period's credits (admin). 400 for a bad or
+ * too long range. */
+void handle_ai_usage(struct thread_ctx *ctx, struct request *req, struct response *resp);
 
 #endif

@@ -61,3 +61,17 @@ check_PROGRAMS += tests/unit/test_upstream_live
 TESTS += tests/unit/test_upstream_live
 tests_unit_test_upstream_live_SOURCES = tests/unit/test_upstream_live.c tests/unit/check.h
 tests_unit_test_upstream_live_LDADD = $(HANDLERS_LAYER)
+
+# Credits and the usage endpoint (issue 4, handlers part): the reservation
+# step of metered requests, GET /v1/{app}/ai/usage, and their pure parts'
+# unit tests (no database).
+libaigw_handlers_a_SOURCES += \
+	handlers/credits.c handlers/credits.h \
+	handlers/usage_query.c handlers/usage_query.h \
+	handlers/usage.c
+check_PROGRAMS += tests/unit/test_credits_estimate tests/unit/test_usage_query
+TESTS += tests/unit/test_credits_estimate tests/unit/test_usage_query
+tests_unit_test_credits_estimate_SOURCES = tests/unit/test_credits_estimate.c tests/unit/check.h
+tests_unit_test_credits_estimate_LDADD = $(HANDLERS_LAYER)
+tests_unit_test_usage_query_SOURCES = tests/unit/test_usage_query.c tests/unit/check.h
+tests_unit_test_usage_query_LDADD = $(HANDLERS_LAYER)

@@ -164,6 +164,7 @@ bool proxy_begin(struct thread_ctx *ctx, struct request *req, struct response *r
 	snprintf(p->rec.app_id, sizeof(p->rec.app_id), "%s", req->app_id);
 	p->rec.key_id = req->key_id;
 	p->rec.endpoint = endpoint;
+	p->db = ctx->db;
 
 	rc = db_ai_config_get(ctx->db, req->app_id, false, &p->cfg, err);
 	if (rc != AIGW_OK) {
@@ -329,8 +330,13 @@ void proxy_record(struct thread_ctx *ctx, struct proxy *p)
 		settle_from_price_table(ctx, p);
 	p->rec.duration_us = proxy_now_us() - p->start_us;
 	aigw_rc rc = db_usage_record(ctx->db, &p->rec, err);
-	if (rc != AIGW_OK)
+	if (rc != AIGW_OK && rc != AIGW_EEXIST)
 		rc = db_usage_record(ctx->db, &p->rec, err);
+	/* Settled with the row; when the row is lost the reservation is kept
+	 * until it expires, so unrecorded spend still holds the credit a while. */
+	p->reserved = false;
+	if (rc == AIGW_EEXIST)
+		rc = AIGW_OK; /* the first attempt was committed after all */
 	if (rc != AIGW_OK)
 		/* The row is lost to the database: keep every number in the log so
 		 * an operator can replay it. No secrets in a usage record. */
@@ -346,6 +352,14 @@ void proxy_record(struct thread_ctx *ctx, struct proxy *p)
 
 void proxy_end(struct proxy *p)
 {
+	char err[AIGW_ERRLEN];
+
+	if (p->reserved && p->resv.id > 0 && p->db &&
+	    db_credits_release(p->db, &p->resv, err) != AIGW_OK)
+		log_warn("proxy: releasing reservation %lld of request %s failed (it expires "
+			 "by itself): %s",
+			 p->resv.id, p->rec.request_id, err);
+	p->reserved = false;
 	if (p->byok_plain)
 		byok_plain_free(p->byok_plain);
 	p->byok_plain = NULL;

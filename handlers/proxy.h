@@ -1,7 +1,8 @@
 /* What chat and embeddings share on their way to the upstream: loading the
  * app's AI config, resolving and checking the model, choosing the upstream
  * key (BYOK or platform), forwarding attribution headers, answering upstream
- * errors in our shape, and recording usage. */
+ * errors in our shape, and recording usage, which also settles the credit
+ * reservation (credits.h) made before the upstream call. */
 #ifndef AIGW_PROXY_H
 #define AIGW_PROXY_H
 
@@ -10,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "ai_config.h"
+#include "credits.h"
 #include "request.h"
 #include "response.h"
 #include "upstream.h"
@@ -33,6 +35,11 @@ struct proxy {
 	long long sent_bytes;
 	long long answer_bytes;
 	bool billable;             /* the upstream accepted the request (2xx) */
+	/* Credits (credits_reserve): the reservation of a metered request,
+	 * settled by proxy_record, else released by proxy_end. */
+	struct db *db;             /* this thread's connection (borrowed) */
+	struct reservation resv;
+	bool reserved;             /* resv is neither settled nor released yet */
 };
 
 /* Parses req->body as a JSON object into *body (caller cJSON_Deletes).
@@ -56,10 +63,14 @@ void proxy_answer_transport_error(struct response *resp, aigw_rc rc, const char 
 void proxy_take_usage(struct proxy *p, const struct usage_numbers *u);
 
 /* Settles a request whose answer carried no cost (the generation record,
- * with retries), then writes the usage row. Logs failures; never answers. */
+ * with retries), then writes the usage row, which in the same transaction
+ * settles p's credit reservation (rec.reservation_id) and adds the cost to
+ * its billing period (rec.period_id). Logs failures; never answers. */
 void proxy_record(struct thread_ctx *ctx, struct proxy *p);
 
-/* Wipes and frees everything p holds. */
+/* Releases a credit reservation that proxy_record never settled (the
+ * request was refused or failed before the upstream call), then wipes and
+ * frees everything p holds. */
 void proxy_end(struct proxy *p);
 
 long long proxy_now_us(void);

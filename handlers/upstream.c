@@ -19,7 +19,8 @@
 #include "conffile.h"
 #include "log.h"
 
-#define TICK_MS 1000
+/* How often the caller is ticked while waiting (heartbeats, probes). */
+#define TICK_MS 250
 
 struct upstream {
 	const struct aigw_conf *conf;
