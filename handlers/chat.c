@@ -37,7 +37,8 @@ struct chat {
 	bool stopped_by_us;     /* we aborted the upstream (client gone, bad event) */
 	struct buf answer;      /* non-streamed answer */
 	struct sse_parser parser;
-	long long last_write_us;
+	long long last_write_us;      /* anything written to the client */
+	long long last_keepalive_us;  /* an upstream event or our keep-alive */
 };
 
 /* Checks max_tokens / max_completion_tokens against the cap and fills
@@ -160,7 +161,7 @@ static int relay_event(void *arg, enum sse_kind kind, const char *text, size_t l
 			rc = response_sse_data(c->resp, text, len);
 		}
 	}
-	c->last_write_us = proxy_now_us();
+	c->last_write_us = c->last_keepalive_us = proxy_now_us();
 	return rc != 0;
 }
 
@@ -179,7 +180,7 @@ static int on_headers(void *arg, const struct upstream_response *up)
 	c->relaying = true;
 	c->p->rec.streamed = true;
 	c->p->rec.status = 200;
-	c->last_write_us = proxy_now_us();
+	c->last_write_us = c->last_keepalive_us = proxy_now_us();
 	if (response_sse_start(c->resp) != 0) {
 		c->stopped_by_us = true;
 		return 1;
@@ -204,31 +205,34 @@ static int on_data(void *arg, const char *bytes, size_t n)
 }
 
 /* Heartbeats during silences; they are also how a gone client shows. */
-/* During upstream silences the relay writes: `: keep-alive` every
- * sse_keepalive_s for the client and the proxies between, and in between an
- * empty comment every PROBE_MS. A client that left shows only as a failed
- * write (the web server closes our connection once its own write to the
- * client fails, which takes a write or two), so the probes are what let an
- * abort during a silence reach the upstream within a second. */
-#define PROBE_MS 250
+/* During upstream silences the relay writes: `: keep-alive` once
+ * sse_keepalive_s passed without anything for the client (it and the proxies
+ * between keep the connection), and an empty comment every PROBE_MS. A
+ * client that left shows only as a failed write: the web server closes our
+ * connection once its own write to the client fails, a write or two after
+ * the client left. The probes let an abort during a silence reach the
+ * upstream well within a second. */
+#define PROBE_MS 200
 
 static int on_tick(void *arg, long long idle_ms)
 {
 	struct chat *c = arg;
+	long long now = proxy_now_us();
 	long long keepalive_us = (long long)c->ctx->conf->sse_keepalive_s * 1000000;
-	long long quiet_us = proxy_now_us() - c->last_write_us;
-	int rc = 0;
+	int rc;
 
 	(void)idle_ms;
 	if (!c->relaying)
 		return 0;
-	if (quiet_us >= keepalive_us)
+	if (now - c->last_keepalive_us >= keepalive_us) {
 		rc = response_sse_comment(c->resp, "keep-alive");
-	else if (quiet_us >= PROBE_MS * 1000LL)
+		c->last_keepalive_us = now;
+	} else if (now - c->last_write_us >= PROBE_MS * 1000LL) {
 		rc = response_sse_comment(c->resp, "");
-	else
+	} else {
 		return 0;
-	c->last_write_us = proxy_now_us();
+	}
+	c->last_write_us = now;
 	if (rc != 0) {
 		c->stopped_by_us = true;
 		return 1;

@@ -20,7 +20,7 @@
 #include "log.h"
 
 /* How often the caller is ticked while waiting (heartbeats, probes). */
-#define TICK_MS 250
+#define TICK_MS 100
 
 struct upstream {
 	const struct aigw_conf *conf;

@@ -2,7 +2,7 @@
  * upstream` per thread keeps a multi handle (its connection pool keeps
  * HTTP keep-alive and TLS sessions to the upstream across requests) and one
  * easy handle. A call streams the answer to callbacks as bytes arrive and
- * ticks the caller every quarter second, so the caller can send heartbeats
+ * ticks the caller every tenth of a second, so the caller can send heartbeats
  * and notice a client that went away; any callback can abort the transfer,
  * which closes the upstream connection at once. */
 #ifndef AIGW_UPSTREAM_H
@@ -40,7 +40,7 @@ struct upstream_callbacks {
 	int (*on_headers)(void *arg, const struct upstream_response *res);
 	/* Body bytes, as they arrive; return non-zero to abort. */
 	int (*on_data)(void *arg, const char *bytes, size_t n);
-	/* Every quarter second or so while waiting; idle_ms is the time since
+	/* Every tenth of a second or so while waiting; idle_ms is the time since
 	 * the last byte from the upstream. Return non-zero to abort. May be NULL. */
 	int (*on_tick)(void *arg, long long idle_ms);
 };

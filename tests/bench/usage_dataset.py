@@ -125,10 +125,16 @@ GROUP BY app_id, DATE(created_at), model, is_byok;
 """
 
 
+# In-memory temporary tables for the GROUP BYs (a chunk's rollup is ~100 MB
+# as a MEMORY table): an on-disk one lives in the server's tmpdir, /tmp, where
+# any other MariaDB that starts deletes the "#sql*" files it finds.
+TMP_TABLES = "SET SESSION tmp_table_size = 1073741824, max_heap_table_size = 1073741824;\n"
+
+
 def session_sql():
     # Bulk load, this session only: the keys are unique by construction and
     # every app_id exists (made first), so the checks only cost time.
-    return "SET SESSION unique_checks = 0, foreign_key_checks = 0;\n"
+    return "SET SESSION unique_checks = 0, foreign_key_checks = 0;\n" + TMP_TABLES
 
 
 def models_sql():
@@ -204,28 +210,41 @@ def cmd_build(db, a):
 
 
 def cmd_verify(db, a):
-    """Both directions: every group of the rows has an equal rollup row, and
-    every rollup row has its group (counted: equal counts plus the join)."""
-    where = "WHERE app_id = %s" % sql_str(a.app) if a.app else ""
+    """Both directions, a chunk of days at a time: every group of the rows
+    has an equal rollup row, and every rollup row has its group (equal
+    counts plus the join)."""
+    app = "app_id = %s AND " % sql_str(a.app) if a.app else ""
+    lo, hi = db.run("SELECT MIN(day), MAX(day) FROM usage_daily WHERE %s TRUE" % app)[0]
+    r = db.run("SELECT DATE(MIN(created_at)), DATE(MAX(created_at)) FROM usage_requests "
+               "WHERE %s TRUE" % app)[0]
+    if "NULL" in (lo, hi) + tuple(r):
+        sys.exit("verify: no usage rows")
+    first = min(datetime.date.fromisoformat(lo), datetime.date.fromisoformat(r[0]))
+    last = max(datetime.date.fromisoformat(hi), datetime.date.fromisoformat(r[1]))
     t = time.monotonic()
-    r = db.run(f"""
-SET SESSION tmp_table_size = 1073741824, max_heap_table_size = 1073741824;
-SELECT COUNT(*), SUM(d.app_id IS NOT NULL AND d.requests = g.requests
+    groups = equal = daily = 0
+    d0 = first
+    while d0 <= last:
+        d1 = d0 + datetime.timedelta(days=a.chunk_days)
+        g, e, d = (int(x) for x in db.run(TMP_TABLES + f"""
+SELECT COUNT(*), COALESCE(SUM(d.app_id IS NOT NULL AND d.requests = g.requests
     AND d.prompt_tokens = g.pt AND d.completion_tokens = g.ct AND d.cached_tokens = g.cached
-    AND d.reasoning_tokens = g.reasoning AND d.cost = g.cost AND d.updated_at = g.last),
-  (SELECT COUNT(*) FROM usage_daily {where})
+    AND d.reasoning_tokens = g.reasoning AND d.cost = g.cost AND d.updated_at = g.last), 0),
+  (SELECT COUNT(*) FROM usage_daily WHERE {app} day >= '{d0}' AND day < '{d1}')
 FROM (SELECT app_id, DATE(created_at) AS day, model, is_byok, COUNT(*) AS requests,
         SUM(prompt_tokens) AS pt, SUM(completion_tokens) AS ct, SUM(cached_tokens) AS cached,
         SUM(reasoning_tokens) AS reasoning, SUM(cost) AS cost, MAX(created_at) AS last
-      FROM usage_requests {where} GROUP BY app_id, DATE(created_at), model, is_byok) AS g
+      FROM usage_requests WHERE {app} created_at >= '{d0}' AND created_at < '{d1}'
+      GROUP BY app_id, DATE(created_at), model, is_byok) AS g
 LEFT JOIN usage_daily AS d ON d.app_id = g.app_id AND d.day = g.day AND d.model = g.model
-  AND d.is_byok = g.is_byok;
-""")[0]
-    groups, equal, daily = (int(x) for x in r)
+  AND d.is_byok = g.is_byok;""")[0])
+        groups, equal, daily = groups + g, equal + e, daily + d
+        d0 = d1
     ok = groups == equal == daily
-    print("verify%s: %d groups of usage_requests, %d equal usage_daily rows, %d usage_daily "
-          "rows: %s (%.1f s)" % (" " + a.app if a.app else "", groups, equal, daily,
-                                 "OK" if ok else "MISMATCH", time.monotonic() - t), flush=True)
+    print("verify %s: %d groups of usage_requests (%s..%s), %d equal usage_daily rows, %d "
+          "usage_daily rows: %s (%.1f s)" % (a.app or "all apps", groups, first, last, equal,
+                                             daily, "OK" if ok else "MISMATCH",
+                                             time.monotonic() - t), flush=True)
     if not ok:
         sys.exit(1)
 
