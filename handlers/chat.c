@@ -120,7 +120,6 @@ static void stream_error(struct chat *c, int code, const char *message)
 	text = cJSON_PrintUnformatted(o);
 	if (text)
 		response_sse_data(c->resp, text, strlen(text));
-	cJSON_free(text);
 	cJSON_Delete(o);
 	if (!c->saw_error_event)
 		c->p->rec.status = code;
@@ -289,7 +288,6 @@ void handle_chat_completions(struct thread_ctx *ctx, struct request *req, struct
 	struct upstream_response up;
 	char err[AIGW_ERRLEN] = "";
 	cJSON *body = NULL;
-	char *text = NULL;
 	long long completion_bound = 0;
 
 	memset(&p, 0, sizeof(p));
@@ -310,24 +308,10 @@ void handle_chat_completions(struct thread_ctx *ctx, struct request *req, struct
 	/* may add max_tokens, so before the body is serialized */
 	if (!credits_chat_bound(ctx, resp, &p, body, &completion_bound))
 		goto out;
-	text = cJSON_PrintUnformatted(body);
-	if (!text) {
-		response_error(resp, 500, NULL, NULL, "cannot serialize the request");
+	struct upstream_request rq;
+	if (!proxy_prepare_call(ctx, resp, &p, body, "/chat/completions", completion_bound,
+				c.want_stream, &rq))
 		goto out;
-	}
-
-	p.sent_bytes = (long long)strlen(text);
-	if (!credits_reserve(ctx, resp, &p, body, p.sent_bytes, completion_bound))
-		goto out;
-	struct upstream_request rq = {
-		.method = "POST",
-		.path = "/chat/completions",
-		.api_key = p.api_key,
-		.body = text,
-		.body_len = strlen(text),
-		.headers = (const char *const *)p.fwd,
-		.stream = c.want_stream,
-	};
 	struct upstream_callbacks cb = {on_headers, on_data, on_tick};
 	aigw_rc rc = upstream_call(ctx->upstream, &rq, &cb, &c, &up, err);
 
@@ -346,7 +330,6 @@ void handle_chat_completions(struct thread_ctx *ctx, struct request *req, struct
 	response_end(resp);
 	proxy_record(ctx, &p);
 out:
-	cJSON_free(text);
 	cJSON_Delete(body);
 	proxy_end(&p);
 	sse_parser_free(&c.parser);

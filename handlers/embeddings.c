@@ -177,7 +177,6 @@ void handle_embeddings(struct thread_ctx *ctx, struct request *req, struct respo
 	enum vec_format f;
 	char err[AIGW_ERRLEN] = "";
 	cJSON *body = NULL;
-	char *text = NULL;
 
 	memset(&p, 0, sizeof(p));
 	buf_init(&b, ANSWER_MAX);
@@ -186,30 +185,16 @@ void handle_embeddings(struct thread_ctx *ctx, struct request *req, struct respo
 		goto out;
 	cJSON_DeleteItemFromObjectCaseSensitive(body, "encoding_format");
 	cJSON_AddStringToObject(body, "encoding_format", "float");
-	text = cJSON_PrintUnformatted(body);
-	if (!text) {
-		response_error(resp, 500, NULL, NULL, "cannot serialize the request");
-		goto out;
-	}
 	/* embeddings bill prompt tokens only */
-	if (!credits_reserve(ctx, resp, &p, body, (long long)strlen(text), 0))
+	struct upstream_request rq;
+	if (!proxy_prepare_call(ctx, resp, &p, body, "/embeddings", 0, false, &rq))
 		goto out;
-
-	struct upstream_request rq = {
-		.method = "POST",
-		.path = "/embeddings",
-		.api_key = p.api_key,
-		.body = text,
-		.body_len = strlen(text),
-		.headers = (const char *const *)p.fwd,
-	};
 	struct upstream_callbacks cb = {.on_data = collect};
 	aigw_rc rc = upstream_call(ctx->upstream, &rq, &cb, &b, &up, err);
 
 	if (up.generation_id[0])
 		snprintf(p.rec.generation_id, sizeof(p.rec.generation_id), "%s", up.generation_id);
 	p.billable = rc == AIGW_OK && up.status >= 200 && up.status <= 299;
-	p.sent_bytes = (long long)strlen(text);
 	if (rc == AIGW_OK)
 		answer(&p, resp, &up, &b, f);
 	else
@@ -218,7 +203,6 @@ void handle_embeddings(struct thread_ctx *ctx, struct request *req, struct respo
 	response_end(resp);
 	proxy_record(ctx, &p);
 out:
-	cJSON_free(text);
 	cJSON_Delete(body);
 	proxy_end(&p);
 	buf_free(&b);

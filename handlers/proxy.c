@@ -13,6 +13,7 @@
 #include "alloc.h"
 #include "byok.h"
 #include "conffile.h"
+#include "credits.h"
 #include "context.h"
 #include "log.h"
 #include "models.h"
@@ -180,6 +181,30 @@ bool proxy_begin(struct thread_ctx *ctx, struct request *req, struct response *r
 	collect_forwarded(req, p);
 	if (!ctx->upstream)
 		ctx->upstream = upstream_new(ctx->conf);
+	return true;
+}
+
+bool proxy_prepare_call(struct thread_ctx *ctx, struct response *resp, struct proxy *p,
+			const cJSON *body, const char *path, long long completion_bound,
+			bool stream, struct upstream_request *rq)
+{
+	p->upstream_body = cJSON_PrintUnformatted(body);
+	if (!p->upstream_body) {
+		response_error(resp, 500, NULL, NULL, "cannot serialize the request");
+		return false;
+	}
+	p->sent_bytes = (long long)strlen(p->upstream_body);
+	if (!credits_reserve(ctx, resp, p, body, p->sent_bytes, completion_bound))
+		return false;
+	*rq = (struct upstream_request){
+		.method = "POST",
+		.path = path,
+		.api_key = p->api_key,
+		.body = p->upstream_body,
+		.body_len = (size_t)p->sent_bytes,
+		.headers = (const char *const *)p->fwd,
+		.stream = stream,
+	};
 	return true;
 }
 
@@ -364,6 +389,8 @@ void proxy_end(struct proxy *p)
 		byok_plain_free(p->byok_plain);
 	p->byok_plain = NULL;
 	p->api_key = NULL;
+	cJSON_free(p->upstream_body);
+	p->upstream_body = NULL;
 	for (size_t i = 0; p->fwd[i]; i++) {
 		free(p->fwd[i]);
 		p->fwd[i] = NULL;

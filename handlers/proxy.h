@@ -35,6 +35,7 @@ struct proxy {
 	long long sent_bytes;
 	long long answer_bytes;
 	bool billable;             /* the upstream accepted the request (2xx) */
+	char *upstream_body;       /* the serialized request sent upstream */
 	/* Credits (credits_reserve): the reservation of a metered request,
 	 * settled by proxy_record, else released by proxy_end. */
 	struct db *db;             /* this thread's connection (borrowed) */
@@ -52,6 +53,15 @@ bool proxy_parse_body(struct request *req, struct response *resp, cJSON **body);
  * to be called. */
 bool proxy_begin(struct thread_ctx *ctx, struct request *req, struct response *resp,
 		 cJSON *body, const char *endpoint, struct proxy *p);
+
+/* Serializes body for the upstream, reserves the request's worst-case cost
+ * (credits_reserve: the serialized length bounds the prompt, plus
+ * completion_bound tokens) and fills *rq to POST it to path with p's key and
+ * forwarded headers. On failure answers (500/402/503) and returns false.
+ * The body text is p's (freed by proxy_end). */
+bool proxy_prepare_call(struct thread_ctx *ctx, struct response *resp, struct proxy *p,
+			const cJSON *body, const char *path, long long completion_bound,
+			bool stream, struct upstream_request *rq);
 
 /* Answers a non-2xx upstream JSON body in our error shape with its status. */
 void proxy_answer_upstream_error(struct response *resp, const struct upstream_response *up,
