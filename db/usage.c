@@ -43,6 +43,23 @@ static const char SQL_USAGE_ROLLUP[] =
         "usage_daily.reasoning_tokens = usage_daily.reasoning_tokens + VALUES(reasoning_tokens), "
         "usage_daily.cost = usage_daily.cost + VALUES(cost), "
         "usage_daily.updated_at = GREATEST(usage_daily.updated_at, VALUES(updated_at))";
+/* The same row added to its month (009_usage_monthly), for long ranges. */
+static const char SQL_USAGE_ROLLUP_MONTHLY[] =
+        "INSERT INTO usage_monthly (app_id, month, model, is_byok, requests, prompt_tokens, "
+        "completion_tokens, cached_tokens, reasoning_tokens, cost, updated_at) "
+        "SELECT r.app_id, DATE_FORMAT(r.created_at, '%Y-%m-01'), r.model, r.is_byok, 1, "
+        "r.prompt_tokens, r.completion_tokens, r.cached_tokens, r.reasoning_tokens, r.cost, "
+        "r.created_at FROM usage_requests AS r WHERE r.request_id = ? "
+        "ON DUPLICATE KEY UPDATE "
+        "usage_monthly.requests = usage_monthly.requests + VALUES(requests), "
+        "usage_monthly.prompt_tokens = usage_monthly.prompt_tokens + VALUES(prompt_tokens), "
+        "usage_monthly.completion_tokens = usage_monthly.completion_tokens + "
+        "VALUES(completion_tokens), "
+        "usage_monthly.cached_tokens = usage_monthly.cached_tokens + VALUES(cached_tokens), "
+        "usage_monthly.reasoning_tokens = usage_monthly.reasoning_tokens + "
+        "VALUES(reasoning_tokens), "
+        "usage_monthly.cost = usage_monthly.cost + VALUES(cost), "
+        "usage_monthly.updated_at = GREATEST(usage_monthly.updated_at, VALUES(updated_at))";
 
 /* Settlement. A plain read: reservations never change, only go away. */
 static const char SQL_RES_PERIOD[] = "SELECT period_id FROM credit_reservations WHERE id = ?";
@@ -154,6 +171,21 @@ bad_period:
 	return rc;
 }
 
+/* Adds the recorded row request_id to one rollup table. */
+static aigw_rc rollup(struct db *db, const char *sql, const char *request_id, char *err)
+{
+	struct q q;
+	aigw_rc rc;
+
+	q_init(&q, db, sql);
+	q_in_str(&q, request_id);
+	rc = q_exec(&q, err);
+	if (rc == AIGW_OK && q_affected(&q) == 0)
+		rc = aigw_fail(err, AIGW_EDB, "usage: the rollup found no row for %.40s", request_id);
+	q_end(&q);
+	return rc;
+}
+
 /* One attempt of the transaction; AIGW_ERETRY when it lost a deadlock. */
 static aigw_rc usage_try(struct db *db, const struct usage_record *u, char *err)
 {
@@ -196,13 +228,9 @@ static aigw_rc usage_try(struct db *db, const struct usage_record *u, char *err)
 	if (rc != AIGW_OK)
 		goto out;
 
-	q_init(&q, db, SQL_USAGE_ROLLUP);
-	q_in_str(&q, u->request_id);
-	rc = q_exec(&q, err);
-	if (rc == AIGW_OK && q_affected(&q) == 0)
-		rc = aigw_fail(err, AIGW_EDB, "usage: the rollup found no row for %.40s",
-		               u->request_id);
-	q_end(&q);
+	rc = rollup(db, SQL_USAGE_ROLLUP, u->request_id, err);
+	if (rc == AIGW_OK)
+		rc = rollup(db, SQL_USAGE_ROLLUP_MONTHLY, u->request_id, err);
 	if (rc != AIGW_OK)
 		goto out;
 	rc = usage_settle(db, u, cost, err);

@@ -10,7 +10,8 @@ MIGRATIONS = \
 	sql/005_models.sql \
 	sql/006_usage.sql \
 	sql/007_billing.sql \
-	sql/008_views.sql
+	sql/008_views.sql \
+	sql/009_usage_monthly.sql
 
 EXTRA_DIST += $(MIGRATIONS) sql/embed.sh
 nodist_libaigw_db_a_SOURCES = sql/migrations_embedded.c

@@ -197,7 +197,18 @@ def cmd_build(db, a):
         print("dataset: days %3d-%3d: %8d rows in %5.1f s; %9d/%d rows, %6.1f s, %.0f rows/s"
               % (d0, d1 - 1, hi - lo, time.monotonic() - t, done_rows, a.rows, el,
                  done_rows / el), flush=True)
-    db.run("ANALYZE TABLE usage_requests, usage_daily;")
+    t = time.monotonic()
+    # usage_monthly as the gateway keeps it: the sums of usage_daily per month
+    # (sql/009_usage_monthly.sql fills it the same way).
+    db.run(TMP_TABLES + "REPLACE INTO usage_monthly (app_id, month, model, is_byok, requests, "
+           "prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost, updated_at) "
+           "SELECT app_id, DATE_FORMAT(day, '%Y-%m-01'), model, is_byok, SUM(requests), "
+           "SUM(prompt_tokens), SUM(completion_tokens), SUM(cached_tokens), "
+           "SUM(reasoning_tokens), SUM(cost), MAX(updated_at) FROM usage_daily "
+           "GROUP BY app_id, DATE_FORMAT(day, '%Y-%m-01'), model, is_byok;")
+    print("dataset: usage_monthly filled from usage_daily in %.1f s" % (time.monotonic() - t),
+          flush=True)
+    db.run("ANALYZE TABLE usage_requests, usage_daily, usage_monthly;")
     r = db.run("SELECT (SELECT COUNT(*) FROM usage_requests), (SELECT COUNT(*) FROM usage_daily), "
                "(SELECT COUNT(*) FROM usage_requests WHERE app_id = %s), "
                "(SELECT COUNT(*) FROM usage_daily WHERE app_id = %s)" % (sql_str(a.app),
@@ -336,12 +347,35 @@ def report_sql():
     return "".join(re.findall(r"\"((?:[^\"\\]|\\.)*)\"", m.group(1)))
 
 
+def report_params(app, start, end):
+    """The endpoint's parameters for [start, end], split as db/usage_report.c
+    does: app, whole months [m1, m2), app, edge days [a1, b1] and [a2, b2]."""
+    import calendar
+    s, e = datetime.date.fromisoformat(start), datetime.date.fromisoformat(end)
+
+    def next_month(y, m):
+        return (y + 1, 1) if m == 12 else (y, m + 1)
+    y1, mo1 = (s.year, s.month) if s.day == 1 else next_month(s.year, s.month)
+    last = calendar.monthrange(e.year, e.month)[1]
+    y2, mo2 = next_month(e.year, e.month) if e.day == last else (e.year, e.month)
+    if y1 * 12 + mo1 >= y2 * 12 + mo2:
+        return [app, start, start, app, start, end, start, end]
+    m1, m2 = "%04d-%02d-01" % (y1, mo1), "%04d-%02d-01" % (y2, mo2)
+    a2, b2 = m2, end
+    if s.day == 1:
+        a1, b1 = a2, b2
+    else:
+        a1 = start
+        b1 = "%04d-%02d-%02d" % (s.year, s.month, calendar.monthrange(s.year, s.month)[1])
+    return [app, m1, m2, app, a1, b1, a2, b2]
+
+
 def cmd_explain(db, a):
     sql = report_sql()
-    params = [sql_str(a.app), sql_str(a.start), sql_str(a.end)]
+    params = [sql_str(x) for x in report_params(a.app, a.start, a.end)]
     if sql.count("?") != len(params):
-        sys.exit("usage_dataset: the endpoint's query has %d parameters, expected 3: %s"
-                 % (sql.count("?"), sql))
+        sys.exit("usage_dataset: the endpoint's query has %d parameters, expected %d: %s"
+                 % (sql.count("?"), len(params), sql))
     for p in params:
         sql = sql.replace("?", p, 1)
     print("explain: " + sql)
