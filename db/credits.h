@@ -25,13 +25,13 @@ struct billing_period {
 	long long id;
 	char app_id[65];
 	char plan[17];
-	char period_start[32];   /* UTC "YYYY-MM-DD HH:MM:SS.ffffff" */
-	char period_end[32];     /* "" for the free plan's lifetime period */
-	bool unlimited;          /* allowance NULL (enterprise) */
-	bool overage_allowed;    /* pro: usage goes on past the allowance */
-	int64_t allowance;       /* units; 0 when unlimited */
-	int64_t used;            /* settled cost of metered (non-BYOK) requests */
-	int64_t reserved;        /* outstanding reservations */
+	char period_start[32]; /* UTC "YYYY-MM-DD HH:MM:SS.ffffff" */
+	char period_end[32];   /* "" for the free plan's lifetime period */
+	bool unlimited;        /* allowance NULL (enterprise) */
+	bool overage_allowed;  /* pro: usage goes on past the allowance */
+	int64_t allowance;     /* units; 0 when unlimited */
+	int64_t used;          /* settled cost of metered (non-BYOK) requests */
+	int64_t reserved;      /* outstanding reservations */
 };
 
 /* Overage of a period: what was used beyond the allowance (0 if unlimited). */
@@ -45,26 +45,26 @@ int64_t billing_period_remaining(const struct billing_period *p);
  * database clock unless now_override is non-empty: "YYYY-MM-DD HH:MM:SS",
  * used by tests to cross period boundaries). AIGW_ENOTFOUND: no such app. */
 aigw_rc db_period_current(struct db *db, const char *app_id, const char *now_override,
-			  struct billing_period *out, char *err);
+                          struct billing_period *out, char *err);
 
 struct reservation {
-	long long id;         /* credit_reservations.id; 0 when none was needed */
+	long long id; /* credit_reservations.id; 0 when none was needed */
 	long long period_id;
 	int64_t amount;
 };
 
 enum reserve_result {
-	RESERVE_OK = 0,      /* reserved (or nothing needed: unlimited) */
-	RESERVE_EXHAUSTED    /* the allowance cannot cover amount: answer 402 */
+	RESERVE_OK = 0,   /* reserved (or nothing needed: unlimited) */
+	RESERVE_EXHAUSTED /* the allowance cannot cover amount: answer 402 */
 };
 
 /* Reserves amount against the app's current period for request_id, valid for
  * ttl_s seconds. Releases the period's expired reservations first. On
  * RESERVE_EXHAUSTED, *period tells what was exhausted. */
 aigw_rc db_credits_reserve(struct db *db, const char *app_id, const char *request_id,
-			   int64_t amount, int ttl_s, const char *now_override,
-			   struct reservation *out, struct billing_period *period,
-			   enum reserve_result *result, char *err);
+                           int64_t amount, int ttl_s, const char *now_override,
+                           struct reservation *out, struct billing_period *period,
+                           enum reserve_result *result, char *err);
 
 /* Releases a reservation without charging (the request never reached the
  * upstream). Settling a reservation happens in db_usage_record. */

@@ -181,7 +181,8 @@ static aigw_rc rollup(struct db *db, const char *sql, const char *request_id, ch
 	q_in_str(&q, request_id);
 	rc = q_exec(&q, err);
 	if (rc == AIGW_OK && q_affected(&q) == 0)
-		rc = aigw_fail(err, AIGW_EDB, "usage: the rollup found no row for %.40s", request_id);
+		rc = aigw_fail(err, AIGW_EDB, "usage: the rollup found no row for %.40s",
+		               request_id);
 	q_end(&q);
 	return rc;
 }

@@ -35,9 +35,9 @@ static const char SQL_REPORT[] =
 
 /* The split of [start, end] (whole days) into edge days and whole months. */
 struct range_split {
-	char m1[11], m2[11];  /* whole months [m1, m2); m1 == m2 when none */
-	char a1[11], b1[11];  /* edge days before m1 */
-	char a2[11], b2[11];  /* edge days from m2 */
+	char m1[11], m2[11]; /* whole months [m1, m2); m1 == m2 when none */
+	char a1[11], b1[11]; /* edge days before m1 */
+	char a2[11], b2[11]; /* edge days from m2 */
 };
 
 static void date_text(int y, int m, int d, char out[11])
@@ -55,8 +55,7 @@ static void next_month(int *y, int *m)
 	}
 }
 
-static void split_range(const struct utc_time *s, const struct utc_time *e,
-                        struct range_split *r)
+static void split_range(const struct utc_time *s, const struct utc_time *e, struct range_split *r)
 {
 	int y1 = s->year, mo1 = s->month, y2 = e->year, mo2 = e->month;
 

@@ -20,7 +20,7 @@ struct usage_sums {
 
 struct usage_model_row {
 	char model[257];
-	struct usage_sums sums;  /* BYOK and metered together */
+	struct usage_sums sums; /* BYOK and metered together */
 };
 
 struct usage_report {
@@ -34,7 +34,7 @@ struct usage_report {
  * ("YYYY-MM-DD", UTC, inclusive). out->models is malloc'd: free with
  * usage_report_free. */
 aigw_rc db_usage_report(struct db *db, const char *app_id, const char *start_day,
-			const char *end_day, struct usage_report *out, char *err);
+                        const char *end_day, struct usage_report *out, char *err);
 void usage_report_free(struct usage_report *r);
 
 #endif

@@ -10,16 +10,15 @@
 #include "error.h"
 
 struct buf {
-	char *data;  /* NUL-terminated; NULL until first append */
+	char *data; /* NUL-terminated; NULL until first append */
 	size_t len;
 	size_t alloc;
-	size_t cap;  /* maximum len */
+	size_t cap; /* maximum len */
 };
 
 void buf_init(struct buf *b, size_t cap);
 aigw_rc buf_append(struct buf *b, const void *data, size_t len);
-aigw_rc buf_appendf(struct buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+aigw_rc buf_appendf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Allocates room for n bytes in total up front (one allocation, no copies:
  * used when the final size is known, e.g. from CONTENT_LENGTH). AIGW_ETOOBIG
  * if n is over the cap. */

@@ -14,48 +14,48 @@
 
 struct aigw_conf {
 	/* database */
-	char *db_socket;    /* unix socket path; used when set, else host/port */
-	char *db_host;      /* default 127.0.0.1 */
-	int db_port;        /* default 3306 */
-	char *db_name;      /* default "aigw" */
-	char *db_user;      /* default "aigw" */
-	char *db_password;  /* default "" (secret: never logged) */
+	char *db_socket;   /* unix socket path; used when set, else host/port */
+	char *db_host;     /* default 127.0.0.1 */
+	int db_port;       /* default 3306 */
+	char *db_name;     /* default "aigw" */
+	char *db_user;     /* default "aigw" */
+	char *db_password; /* default "" (secret: never logged) */
 
 	/* secrets */
-	char *keyring;      /* path of the master keyring file (mode 0600);
-			       default /etc/aigw/keyring */
+	char *keyring; /* path of the master keyring file (mode 0600);
+	                  default /etc/aigw/keyring */
 
 	/* upstream */
-	char *upstream_url;   /* default https://openrouter.ai/api/v1 */
-	char *upstream_key;   /* platform key (secret: never logged); may be empty */
-	char *default_model;  /* operator default model; default openai/gpt-4o-mini */
-	int upstream_connect_timeout_ms;   /* default 5000 */
-	int upstream_first_byte_timeout_ms;/* default 120000 */
-	int upstream_idle_timeout_ms;      /* default 120000 */
-	int sse_keepalive_s;               /* default 15 */
+	char *upstream_url;                 /* default https://openrouter.ai/api/v1 */
+	char *upstream_key;                 /* platform key (secret: never logged); may be empty */
+	char *default_model;                /* operator default model; default openai/gpt-4o-mini */
+	int upstream_connect_timeout_ms;    /* default 5000 */
+	int upstream_first_byte_timeout_ms; /* default 120000 */
+	int upstream_idle_timeout_ms;       /* default 120000 */
+	int sse_keepalive_s;                /* default 15 */
 
 	/* HTTP */
-	size_t max_body_bytes;  /* default 1 MiB */
-	char *cors_origin;      /* Access-Control-Allow-Origin value; default "*" */
+	size_t max_body_bytes; /* default 1 MiB */
+	char *cors_origin;     /* Access-Control-Allow-Origin value; default "*" */
 
 	/* auth */
-	int auth_cache_ttl_s;   /* per-thread key cache TTL; default 2, 0 disables */
+	int auth_cache_ttl_s; /* per-thread key cache TTL; default 2, 0 disables */
 
 	/* credits (SPEC section 4) */
-	char *reserve_floor_usd;         /* USD reserved for a model without a known
-					    price: decimal text, at most 10 decimals;
-					    default "0.01" */
-	int reserve_default_max_tokens;  /* completion bound when neither the request
-					    nor the app gives one (also sent upstream as
-					    max_tokens for plans that can run out);
-					    default 4096 */
-	int reservation_ttl_s;           /* a reservation left by a crashed worker is
-					    freed after this; keep it above the longest
-					    request; default 900 */
+	char *reserve_floor_usd;        /* USD reserved for a model without a known
+	                                   price: decimal text, at most 10 decimals;
+	                                   default "0.01" */
+	int reserve_default_max_tokens; /* completion bound when neither the request
+	                                   nor the app gives one (also sent upstream as
+	                                   max_tokens for plans that can run out);
+	                                   default 4096 */
+	int reservation_ttl_s;          /* a reservation left by a crashed worker is
+	                                   freed after this; keep it above the longest
+	                                   request; default 900 */
 
 	/* process model defaults for --listen mode */
-	int workers;  /* default 2 */
-	int threads;  /* default 16 */
+	int workers; /* default 2 */
+	int threads; /* default 16 */
 
 	char *log_level; /* default "info" */
 };

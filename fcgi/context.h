@@ -9,11 +9,11 @@ struct keyring;
 struct db;
 
 struct thread_ctx {
-	const struct aigw_conf *conf;      /* process-wide, read-only after start */
-	const struct keyring *keyring;     /* process-wide, read-only after start */
-	struct db *db;                     /* this thread's connection */
-	void *upstream;                    /* this thread's upstream client (later) */
-	void *auth_cache;                  /* this thread's key cache */
+	const struct aigw_conf *conf;  /* process-wide, read-only after start */
+	const struct keyring *keyring; /* process-wide, read-only after start */
+	struct db *db;                 /* this thread's connection */
+	void *upstream;                /* this thread's upstream client (later) */
+	void *auth_cache;              /* this thread's key cache */
 };
 
 #endif

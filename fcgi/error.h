@@ -27,7 +27,7 @@ typedef enum aigw_rc {
 /* Writes a printf-style message into err (AIGW_ERRLEN bytes); err may be NULL.
  * Returns rc so callers can write `return aigw_fail(err, AIGW_EINVAL, ...)`. */
 aigw_rc aigw_fail(char *err, aigw_rc rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /* Short stable name of a code ("EINVAL"), for logs. */
 const char *aigw_rc_name(aigw_rc rc);

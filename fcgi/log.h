@@ -12,8 +12,7 @@ int log_level_parse(const char *s);
 /* The request id shown on this thread's log lines; NULL clears it. */
 void log_set_request_id(const char *id);
 
-void log_msg(enum log_level lvl, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_LVL_WARN, __VA_ARGS__)

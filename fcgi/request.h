@@ -18,30 +18,30 @@ enum http_method {
 };
 
 struct req_header {
-	char *name;  /* CGI-style: "HTTP_AUTHORIZATION", "CONTENT_TYPE" */
+	char *name; /* CGI-style: "HTTP_AUTHORIZATION", "CONTENT_TYPE" */
 	char *value;
 };
 
 struct request {
 	enum http_method method;
-	char *method_name;  /* as sent, e.g. "PATCH" */
-	char *path;         /* decoded-safe path without query, e.g. "/v1/app1/ai/config" */
-	char *query;        /* raw query string without '?', "" if none */
+	char *method_name; /* as sent, e.g. "PATCH" */
+	char *path;        /* decoded-safe path without query, e.g. "/v1/app1/ai/config" */
+	char *query;       /* raw query string without '?', "" if none */
 	char request_id[40];
 
-	struct req_header *headers;  /* every CGI param; searched by request_param() */
+	struct req_header *headers; /* every CGI param; searched by request_param() */
 	size_t nheaders;
 
-	char *body;  /* NUL-terminated, NULL if none */
+	char *body; /* NUL-terminated, NULL if none */
 	size_t body_len;
 
 	/* filled by the router */
 	char app_id[65];
-	char *route_arg;  /* percent-decoded tail, e.g. the model id; NULL if none */
+	char *route_arg; /* percent-decoded tail, e.g. the model id; NULL if none */
 
 	/* filled by authentication (handlers/auth.c) */
-	long long key_id;  /* api_keys.id of the bearer token, 0 if none */
-	int key_role;      /* enum key_role */
+	long long key_id; /* api_keys.id of the bearer token, 0 if none */
+	int key_role;     /* enum key_role */
 };
 
 /* Returns a CGI param value ("HTTP_AUTHORIZATION", "CONTENT_TYPE", ...) or NULL. */

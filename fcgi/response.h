@@ -32,24 +32,24 @@ struct sink_ops {
 struct response {
 	const struct sink_ops *ops;
 	void *io;
-	int status;            /* 0 until set */
-	bool head_sent;        /* status line and headers written */
-	bool gone;             /* a write or flush failed: client disconnected */
-	bool sse;              /* response_sse_start() was called */
-	bool ended;            /* response_end() was called: nothing more is sent */
+	int status;     /* 0 until set */
+	bool head_sent; /* status line and headers written */
+	bool gone;      /* a write or flush failed: client disconnected */
+	bool sse;       /* response_sse_start() was called */
+	bool ended;     /* response_end() was called: nothing more is sent */
 	char request_id[40];
-	const char *cors_origin;  /* borrowed; NULL means no CORS headers */
+	const char *cors_origin; /* borrowed; NULL means no CORS headers */
 	struct {
 		char *name;
 		char *value;
 	} headers[RESPONSE_MAX_HEADERS];
 	int nheaders;
-	size_t body_bytes;     /* bytes of body written so far */
+	size_t body_bytes; /* bytes of body written so far */
 };
 
 /* io is borrowed; cors_origin is borrowed and must outlive the response. */
-void response_init(struct response *r, const struct sink_ops *ops, void *io,
-		   const char *request_id, const char *cors_origin);
+void response_init(struct response *r, const struct sink_ops *ops, void *io, const char *request_id,
+                   const char *cors_origin);
 /* Adds or replaces a header (copied). Ignored once the head is sent. */
 void response_header(struct response *r, const char *name, const char *value);
 /* Sends status + headers + a JSON body (Content-Type: application/json).
@@ -60,7 +60,7 @@ int response_json_text(struct response *r, int status, const char *json, size_t 
 /* Sends `{"error":{"message","type","param","code":status}}`.
  * type NULL picks the usual type for the status; param may be NULL. */
 int response_error(struct response *r, int status, const char *type, const char *param,
-		   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Starts an SSE response: 200, text/event-stream, no-cache, X-Accel-Buffering: no. */
 int response_sse_start(struct response *r);
 /* Writes `data: <json>\n\n` and flushes. json must be one line. */
@@ -82,11 +82,11 @@ void response_free(struct response *r);
 struct memsink {
 	struct buf out;
 	int flushes;
-	bool fail_after_flushes;  /* when set, flush number `fail_at` and later fail,
-				     and so does every write after that (fail_at 0:
-				     every write and flush fails) */
+	bool fail_after_flushes; /* when set, flush number `fail_at` and later fail,
+	                            and so does every write after that (fail_at 0:
+	                            every write and flush fails) */
 	int fail_at;
-	bool ended;  /* the end op was called */
+	bool ended; /* the end op was called */
 };
 extern const struct sink_ops memsink_ops;
 void memsink_init(struct memsink *m);

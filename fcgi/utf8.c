@@ -11,7 +11,7 @@ bool utf8_valid(const char *s, size_t n)
 	while (i < n) {
 		unsigned char c = p[i];
 		size_t len;
-		unsigned char lo = 0x80, hi = 0xBF;  /* bounds of the second byte */
+		unsigned char lo = 0x80, hi = 0xBF; /* bounds of the second byte */
 
 		if (c < 0x80) {
 			i++;
@@ -22,15 +22,15 @@ bool utf8_valid(const char *s, size_t n)
 		} else if (c >= 0xE0 && c <= 0xEF) {
 			len = 3;
 			if (c == 0xE0)
-				lo = 0xA0;  /* overlong */
+				lo = 0xA0; /* overlong */
 			else if (c == 0xED)
-				hi = 0x9F;  /* surrogates */
+				hi = 0x9F; /* surrogates */
 		} else if (c >= 0xF0 && c <= 0xF4) {
 			len = 4;
 			if (c == 0xF0)
-				lo = 0x90;  /* overlong */
+				lo = 0x90; /* overlong */
 			else if (c == 0xF4)
-				hi = 0x8F;  /* above U+10FFFF */
+				hi = 0x8F; /* above U+10FFFF */
 		} else {
 			return false;
 		}

@@ -20,25 +20,25 @@ enum patch_op { PATCH_KEEP = 0, PATCH_CLEAR, PATCH_SET };
 
 struct ai_config_patch {
 	enum patch_op default_model_op;
-	const char *default_model;      /* borrowed from the parsed JSON */
+	const char *default_model; /* borrowed from the parsed JSON */
 	enum patch_op max_tokens_op;
 	int max_tokens;
 	enum patch_op allowed_op;
-	const char **allowed;           /* malloc'd array of borrowed strings */
+	const char **allowed; /* malloc'd array of borrowed strings */
 	size_t n_allowed;
 	enum patch_op byok_op;
-	const char *byok_key;           /* borrowed; the handler wipes the body after use */
+	const char *byok_key; /* borrowed; the handler wipes the body after use */
 	size_t byok_len;
 };
 
 /* Parses and checks one body. On AIGW_EINVAL, err says what is wrong and
  * *param names the offending field (or NULL). The patch borrows from body. */
 aigw_rc ai_config_patch_parse(const cJSON *body, struct ai_config_patch *p, const char **param,
-			      char *err);
+                              char *err);
 /* Applies p to cfg (which the caller owns) without touching BYOK fields,
  * then checks the cross-field rule (defaultModel within allowedModels). */
 aigw_rc ai_config_patch_apply(struct ai_config *cfg, const struct ai_config_patch *p,
-			      const char **param, char *err);
+                              const char **param, char *err);
 void ai_config_patch_free(struct ai_config_patch *p);
 /* The public JSON view of a config (never the BYOK key). Caller cJSON_Deletes. */
 cJSON *ai_config_to_json(const char *app_id, const struct ai_config *cfg);

@@ -12,7 +12,7 @@
 struct keyring_key;
 
 #define APIKEY_PREFIX "aigw_"
-#define APIKEY_TOKEN_LEN 48        /* "aigw_" + 43 base64url chars */
+#define APIKEY_TOKEN_LEN 48 /* "aigw_" + 43 base64url chars */
 #define APIKEY_DISPLAY_PREFIX_LEN 12
 #define APIKEY_HASH_LEN 32
 
@@ -23,6 +23,6 @@ void apikey_generate(char out[APIKEY_TOKEN_LEN + 1]);
 bool apikey_well_formed(const char *token, size_t len);
 /* hash_out gets APIKEY_HASH_LEN bytes. */
 void apikey_hash(const struct keyring_key *k, const char *token, size_t len,
-		 unsigned char hash_out[APIKEY_HASH_LEN]);
+                 unsigned char hash_out[APIKEY_HASH_LEN]);
 
 #endif

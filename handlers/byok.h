@@ -15,12 +15,12 @@ struct keyring_key;
 
 /* Seals plain under k for app_id. *sealed is malloc'd; caller frees. */
 aigw_rc byok_seal(const struct keyring_key *k, const char *app_id, const char *plain,
-		  size_t plain_len, unsigned char **sealed, size_t *sealed_len, char *err);
+                  size_t plain_len, unsigned char **sealed, size_t *sealed_len, char *err);
 /* Opens with the key key_id from kr. *plain is sodium_malloc'd and
  * NUL-terminated; caller releases it with byok_plain_free (wipes). */
 aigw_rc byok_open(const struct keyring *kr, int key_id, const char *app_id,
-		  const unsigned char *sealed, size_t sealed_len, char **plain, size_t *plain_len,
-		  char *err);
+                  const unsigned char *sealed, size_t sealed_len, char **plain, size_t *plain_len,
+                  char *err);
 void byok_plain_free(char *plain);
 
 #endif

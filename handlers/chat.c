@@ -31,14 +31,14 @@ struct chat {
 	struct response *resp;
 	struct proxy *p;
 	bool want_stream;
-	bool relaying;          /* SSE started towards the client */
+	bool relaying; /* SSE started towards the client */
 	bool saw_done;
 	bool saw_error_event;
-	bool stopped_by_us;     /* we aborted the upstream (client gone, bad event) */
-	struct buf answer;      /* non-streamed answer */
+	bool stopped_by_us; /* we aborted the upstream (client gone, bad event) */
+	struct buf answer;  /* non-streamed answer */
 	struct sse_parser parser;
-	long long last_write_us;      /* anything written to the client */
-	long long last_keepalive_us;  /* an upstream event or our keep-alive */
+	long long last_write_us;     /* anything written to the client */
+	long long last_keepalive_us; /* an upstream event or our keep-alive */
 };
 
 /* Checks max_tokens / max_completion_tokens against the cap and fills
@@ -55,15 +55,15 @@ static bool apply_token_cap(cJSON *body, const struct ai_config *cfg, struct res
 		if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e9 ||
 		    v->valuedouble != (double)(long long)v->valuedouble) {
 			response_error(resp, 400, NULL, fields[i], "%s must be a positive integer",
-				       fields[i]);
+			               fields[i]);
 			return false;
 		}
 		if (cfg->max_tokens_per_request > 0 &&
 		    v->valuedouble > cfg->max_tokens_per_request) {
 			response_error(resp, 400, NULL, fields[i],
-				       "%s %lld is over this app's maxTokensPerRequest (%d)",
-				       fields[i], (long long)v->valuedouble,
-				       cfg->max_tokens_per_request);
+			               "%s %lld is over this app's maxTokensPerRequest (%d)",
+			               fields[i], (long long)v->valuedouble,
+			               cfg->max_tokens_per_request);
 			return false;
 		}
 		given = true;
@@ -83,7 +83,7 @@ static void inspect_answer(struct chat *c, const cJSON *j)
 
 	if (cJSON_IsString(model) && !c->p->rec.model_billed[0])
 		snprintf(c->p->rec.model_billed, sizeof(c->p->rec.model_billed), "%s",
-			 model->valuestring);
+		         model->valuestring);
 	if (cJSON_IsObject(usage)) {
 		struct usage_numbers u;
 		usage_parse(usage, &u);
@@ -95,9 +95,9 @@ static void inspect_answer(struct chat *c, const cJSON *j)
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
 		c->saw_error_event = true;
 		c->p->rec.status = (cJSON_IsNumber(code) && code->valuedouble >= 400 &&
-				    code->valuedouble <= 599)
-					   ? (int)code->valuedouble
-					   : 502;
+		                    code->valuedouble <= 599)
+		                           ? (int)code->valuedouble
+		                           : 502;
 	}
 	cJSON_ArrayForEach(ch, choices)
 	{
@@ -170,7 +170,7 @@ static int on_headers(void *arg, const struct upstream_response *up)
 
 	if (up->generation_id[0])
 		snprintf(c->p->rec.generation_id, sizeof(c->p->rec.generation_id), "%s",
-			 up->generation_id);
+		         up->generation_id);
 	c->p->billable = up->status >= 200 && up->status <= 299;
 	if (!c->want_stream || up->status != 200 || !strstr(up->content_type, "event-stream"))
 		return 0;
@@ -310,7 +310,7 @@ void handle_chat_completions(struct thread_ctx *ctx, struct request *req, struct
 		goto out;
 	struct upstream_request rq;
 	if (!proxy_prepare_call(ctx, resp, &p, body, "/chat/completions", completion_bound,
-				c.want_stream, &rq))
+	                        c.want_stream, &rq))
 		goto out;
 	struct upstream_callbacks cb = {on_headers, on_data, on_tick};
 	aigw_rc rc = upstream_call(ctx->upstream, &rq, &cb, &c, &up, err);

@@ -39,7 +39,7 @@ static bool read_format(const cJSON *body, enum vec_format *f, struct response *
 		return true;
 	}
 	response_error(resp, 400, NULL, "encoding_format",
-		       "encoding_format must be \"float\" or \"base64\"");
+	               "encoding_format must be \"float\" or \"base64\"");
 	return false;
 }
 
@@ -50,7 +50,7 @@ static bool input_ok(const cJSON *body, struct response *resp)
 	if (cJSON_IsString(in) || (cJSON_IsArray(in) && cJSON_GetArraySize(in) > 0))
 		return true;
 	response_error(resp, 400, NULL, "input",
-		       "input must be a string or a non-empty array of strings or token arrays");
+	               "input must be a string or a non-empty array of strings or token arrays");
 	return false;
 }
 
@@ -95,12 +95,12 @@ static cJSON *base64_to_floats(const char *b64)
 	cJSON *arr = NULL;
 
 	if (sodium_base642bin(raw, cap, b64, cap, NULL, &len, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) == 0 &&
+	                      sodium_base64_VARIANT_ORIGINAL) == 0 &&
 	    len % 4 == 0 && len > 0) {
 		arr = cJSON_CreateArray();
 		for (size_t i = 0; i < len; i += 4) {
 			uint32_t bits = (uint32_t)raw[i] | (uint32_t)raw[i + 1] << 8 |
-					(uint32_t)raw[i + 2] << 16 | (uint32_t)raw[i + 3] << 24;
+			                (uint32_t)raw[i + 2] << 16 | (uint32_t)raw[i + 3] << 24;
 			float f;
 			memcpy(&f, &bits, 4);
 			cJSON_AddItemToArray(arr, cJSON_CreateNumber((double)f));
@@ -142,7 +142,7 @@ static int collect(void *arg, const char *bytes, size_t n)
 }
 
 static void answer(struct proxy *p, struct response *resp, const struct upstream_response *up,
-		   const struct buf *b, enum vec_format f)
+                   const struct buf *b, enum vec_format f)
 {
 	const char *text = b->data ? b->data : "";
 
@@ -159,7 +159,7 @@ static void answer(struct proxy *p, struct response *resp, const struct upstream
 	const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
 	if (cJSON_IsString(model))
 		snprintf(p->rec.model_billed, sizeof(p->rec.model_billed), "%s",
-			 model->valuestring);
+		         model->valuestring);
 	struct usage_numbers u;
 	usage_parse(cJSON_GetObjectItemCaseSensitive(j, "usage"), &u);
 	proxy_take_usage(p, &u);

@@ -14,12 +14,12 @@
 
 struct keyring_key {
 	int id;
-	unsigned char *key;  /* KEYRING_KEY_LEN bytes, sodium_malloc'd */
+	unsigned char *key; /* KEYRING_KEY_LEN bytes, sodium_malloc'd */
 };
 
 struct keyring {
 	struct keyring_key keys[KEYRING_MAX_KEYS];
-	size_t n;  /* sorted by id ascending; keys[n-1] is current */
+	size_t n; /* sorted by id ascending; keys[n-1] is current */
 };
 
 /* Loads path; rejects a file readable by group or others, duplicates, bad hex. */

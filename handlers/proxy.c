@@ -61,10 +61,10 @@ static const struct {
 	const char *param;
 	const char *name;
 } fwd_headers[PROXY_MAX_FWD_HEADERS] = {
-	{"HTTP_HTTP_REFERER", "HTTP-Referer"},
-	{"HTTP_X_TITLE", "X-Title"},
-	{"HTTP_X_OPENROUTER_TITLE", "X-OpenRouter-Title"},
-	{"HTTP_X_OPENROUTER_CATEGORIES", "X-OpenRouter-Categories"},
+        {"HTTP_HTTP_REFERER", "HTTP-Referer"},
+        {"HTTP_X_TITLE", "X-Title"},
+        {"HTTP_X_OPENROUTER_TITLE", "X-OpenRouter-Title"},
+        {"HTTP_X_OPENROUTER_CATEGORIES", "X-OpenRouter-Categories"},
 };
 
 static void collect_forwarded(const struct request *req, struct proxy *p)
@@ -95,7 +95,7 @@ static bool model_allowed(const struct ai_config *cfg, const char *model)
 
 /* Fills body.model when absent and checks it; answers on failure. */
 static bool resolve_model(struct thread_ctx *ctx, cJSON *body, struct response *resp,
-			  struct proxy *p)
+                          struct proxy *p)
 {
 	cJSON *m = cJSON_GetObjectItemCaseSensitive(body, "model");
 	const char *model;
@@ -117,7 +117,7 @@ static bool resolve_model(struct thread_ctx *ctx, cJSON *body, struct response *
 	}
 	if (!model_allowed(&p->cfg, model)) {
 		response_error(resp, 403, NULL, "model",
-			       "model '%s' is not in this app's allowedModels", model);
+		               "model '%s' is not in this app's allowedModels", model);
 		return false;
 	}
 	snprintf(p->model, sizeof(p->model), "%s", model);
@@ -126,18 +126,18 @@ static bool resolve_model(struct thread_ctx *ctx, cJSON *body, struct response *
 }
 
 static bool choose_key(struct thread_ctx *ctx, const char *app_id, struct response *resp,
-		       struct proxy *p)
+                       struct proxy *p)
 {
 	char err[AIGW_ERRLEN];
 	size_t len = 0;
 
 	if (p->cfg.byok_sealed) {
 		aigw_rc rc = byok_open(ctx->keyring, p->cfg.byok_key_id, app_id, p->cfg.byok_sealed,
-				       p->cfg.byok_sealed_len, &p->byok_plain, &len, err);
+		                       p->cfg.byok_sealed_len, &p->byok_plain, &len, err);
 		if (rc != AIGW_OK) {
 			log_error("proxy: cannot open the BYOK key of app %s: %s", app_id, err);
 			response_error(resp, 500, NULL, NULL,
-				       "the app's BYOK key cannot be decrypted; set it again");
+			               "the app's BYOK key cannot be decrypted; set it again");
 			return false;
 		}
 		p->api_key = p->byok_plain;
@@ -146,15 +146,16 @@ static bool choose_key(struct thread_ctx *ctx, const char *app_id, struct respon
 	}
 	if (!ctx->conf->upstream_key || !ctx->conf->upstream_key[0]) {
 		log_error("proxy: no upstream_key configured and app %s has no BYOK key", app_id);
-		response_error(resp, 503, NULL, NULL, "no upstream key is configured for this gateway");
+		response_error(resp, 503, NULL, NULL,
+		               "no upstream key is configured for this gateway");
 		return false;
 	}
 	p->api_key = ctx->conf->upstream_key;
 	return true;
 }
 
-bool proxy_begin(struct thread_ctx *ctx, struct request *req, struct response *resp,
-		 cJSON *body, const char *endpoint, struct proxy *p)
+bool proxy_begin(struct thread_ctx *ctx, struct request *req, struct response *resp, cJSON *body,
+                 const char *endpoint, struct proxy *p)
 {
 	char err[AIGW_ERRLEN];
 	aigw_rc rc;
@@ -185,8 +186,8 @@ bool proxy_begin(struct thread_ctx *ctx, struct request *req, struct response *r
 }
 
 bool proxy_prepare_call(struct thread_ctx *ctx, struct response *resp, struct proxy *p,
-			const cJSON *body, const char *path, long long completion_bound,
-			bool stream, struct upstream_request *rq)
+                        const cJSON *body, const char *path, long long completion_bound,
+                        bool stream, struct upstream_request *rq)
 {
 	p->upstream_body = cJSON_PrintUnformatted(body);
 	if (!p->upstream_body) {
@@ -197,19 +198,19 @@ bool proxy_prepare_call(struct thread_ctx *ctx, struct response *resp, struct pr
 	if (!credits_reserve(ctx, resp, p, body, p->sent_bytes, completion_bound))
 		return false;
 	*rq = (struct upstream_request){
-		.method = "POST",
-		.path = path,
-		.api_key = p->api_key,
-		.body = p->upstream_body,
-		.body_len = (size_t)p->sent_bytes,
-		.headers = (const char *const *)p->fwd,
-		.stream = stream,
+	        .method = "POST",
+	        .path = path,
+	        .api_key = p->api_key,
+	        .body = p->upstream_body,
+	        .body_len = (size_t)p->sent_bytes,
+	        .headers = (const char *const *)p->fwd,
+	        .stream = stream,
 	};
 	return true;
 }
 
 void proxy_answer_upstream_error(struct response *resp, const struct upstream_response *up,
-				 const char *body, size_t len)
+                                 const char *body, size_t len)
 {
 	int status = (up->status >= 400 && up->status <= 599) ? (int)up->status : 502;
 	cJSON *parsed = body ? cJSON_ParseWithLength(body, len) : NULL;
@@ -279,7 +280,7 @@ static bool settle_from_generation(struct thread_ctx *ctx, struct proxy *p)
 	if (!p->rec.generation_id[0] || !ctx->upstream)
 		return false;
 	if (strspn(p->rec.generation_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					 "0123456789-_") != strlen(p->rec.generation_id))
+	                                 "0123456789-_") != strlen(p->rec.generation_id))
 		return false; /* goes into a URL: only ids of the usual shape */
 	snprintf(path, sizeof(path), "/generation?id=%s", p->rec.generation_id);
 	for (size_t i = 0; i <= tries; i++) {
@@ -296,7 +297,8 @@ static bool settle_from_generation(struct thread_ctx *ctx, struct proxy *p)
 			const cJSON *cost = cJSON_GetObjectItemCaseSensitive(d, "total_cost");
 			const cJSON *tp = cJSON_GetObjectItemCaseSensitive(d, "tokens_prompt");
 			const cJSON *tc = cJSON_GetObjectItemCaseSensitive(d, "tokens_completion");
-			int64_t units = cJSON_IsNumber(cost) ? money_from_usd(cost->valuedouble) : -1;
+			int64_t units =
+			        cJSON_IsNumber(cost) ? money_from_usd(cost->valuedouble) : -1;
 			if (units >= 0) {
 				p->rec.cost = units;
 				p->rec.cost_source = COST_GENERATION;
@@ -333,16 +335,16 @@ static void settle_from_price_table(struct thread_ctx *ctx, struct proxy *p)
 
 	if (db_model_price(ctx->db, model, &price, err) != AIGW_OK) {
 		log_warn("proxy: no price for %s, request %s recorded without cost", model,
-			 p->rec.request_id);
+		         p->rec.request_id);
 		return;
 	}
 	if (!p->rec.prompt_tokens)
 		p->rec.prompt_tokens = (p->sent_bytes + BYTES_PER_TOKEN - 1) / BYTES_PER_TOKEN;
 	if (!p->rec.completion_tokens)
 		p->rec.completion_tokens =
-			(p->answer_bytes + BYTES_PER_TOKEN - 1) / BYTES_PER_TOKEN;
+		        (p->answer_bytes + BYTES_PER_TOKEN - 1) / BYTES_PER_TOKEN;
 	p->rec.cost = price.request + p->rec.prompt_tokens * price.prompt +
-		      p->rec.completion_tokens * price.completion;
+	              p->rec.completion_tokens * price.completion;
 	p->rec.cost_source = COST_ESTIMATE;
 }
 
@@ -350,8 +352,7 @@ void proxy_record(struct thread_ctx *ctx, struct proxy *p)
 {
 	char err[AIGW_ERRLEN];
 
-	if (p->rec.cost_source == COST_NONE && p->billable &&
-	    !settle_from_generation(ctx, p))
+	if (p->rec.cost_source == COST_NONE && p->billable && !settle_from_generation(ctx, p))
 		settle_from_price_table(ctx, p);
 	p->rec.duration_us = proxy_now_us() - p->start_us;
 	aigw_rc rc = db_usage_record(ctx->db, &p->rec, err);
@@ -366,13 +367,13 @@ void proxy_record(struct thread_ctx *ctx, struct proxy *p)
 		/* The row is lost to the database: keep every number in the log so
 		 * an operator can replay it. No secrets in a usage record. */
 		log_error("usage NOT RECORDED (%s): request=%s app=%s key=%lld endpoint=%s "
-			  "model=%s billed=%s generation=%s prompt=%lld completion=%lld "
-			  "cost_units=%lld source=%s byok=%d status=%d streamed=%d aborted=%d",
-			  err, p->rec.request_id, p->rec.app_id, p->rec.key_id, p->rec.endpoint,
-			  p->rec.model_requested, p->rec.model_billed, p->rec.generation_id,
-			  p->rec.prompt_tokens, p->rec.completion_tokens, (long long)p->rec.cost,
-			  cost_source_name(p->rec.cost_source), p->rec.is_byok, p->rec.status,
-			  p->rec.streamed, p->rec.aborted);
+		          "model=%s billed=%s generation=%s prompt=%lld completion=%lld "
+		          "cost_units=%lld source=%s byok=%d status=%d streamed=%d aborted=%d",
+		          err, p->rec.request_id, p->rec.app_id, p->rec.key_id, p->rec.endpoint,
+		          p->rec.model_requested, p->rec.model_billed, p->rec.generation_id,
+		          p->rec.prompt_tokens, p->rec.completion_tokens, (long long)p->rec.cost,
+		          cost_source_name(p->rec.cost_source), p->rec.is_byok, p->rec.status,
+		          p->rec.streamed, p->rec.aborted);
 }
 
 void proxy_end(struct proxy *p)
@@ -382,8 +383,8 @@ void proxy_end(struct proxy *p)
 	if (p->reserved && p->resv.id > 0 && p->db &&
 	    db_credits_release(p->db, &p->resv, err) != AIGW_OK)
 		log_warn("proxy: releasing reservation %lld of request %s failed (it expires "
-			 "by itself): %s",
-			 p->resv.id, p->rec.request_id, err);
+		         "by itself): %s",
+		         p->resv.id, p->rec.request_id, err);
 	p->reserved = false;
 	if (p->byok_plain)
 		byok_plain_free(p->byok_plain);

@@ -24,23 +24,23 @@ struct thread_ctx;
 
 struct proxy {
 	struct ai_config cfg;
-	char model[257];           /* the model asked of the upstream */
-	char *byok_plain;          /* BYOK key in clear (sodium memory), or NULL */
-	const char *api_key;       /* byok_plain or the platform key: borrowed */
-	char *fwd[PROXY_MAX_FWD_HEADERS + 1];  /* "Name: value" lines, NULL-terminated */
+	char model[257];                      /* the model asked of the upstream */
+	char *byok_plain;                     /* BYOK key in clear (sodium memory), or NULL */
+	const char *api_key;                  /* byok_plain or the platform key: borrowed */
+	char *fwd[PROXY_MAX_FWD_HEADERS + 1]; /* "Name: value" lines, NULL-terminated */
 	long long start_us;
-	struct usage_record rec;   /* filled as the request goes */
+	struct usage_record rec; /* filled as the request goes */
 	/* For a price-table estimate when the upstream never said what it
 	 * billed: bytes sent up, and bytes of answer relayed. */
 	long long sent_bytes;
 	long long answer_bytes;
-	bool billable;             /* the upstream accepted the request (2xx) */
-	char *upstream_body;       /* the serialized request sent upstream */
+	bool billable;       /* the upstream accepted the request (2xx) */
+	char *upstream_body; /* the serialized request sent upstream */
 	/* Credits (credits_reserve): the reservation of a metered request,
 	 * settled by proxy_record, else released by proxy_end. */
-	struct db *db;             /* this thread's connection (borrowed) */
+	struct db *db; /* this thread's connection (borrowed) */
 	struct reservation resv;
-	bool reserved;             /* resv is neither settled nor released yet */
+	bool reserved; /* resv is neither settled nor released yet */
 };
 
 /* Parses req->body as a JSON object into *body (caller cJSON_Deletes).
@@ -51,8 +51,8 @@ bool proxy_parse_body(struct request *req, struct response *resp, cJSON **body);
  * then the operator default), checks allowedModels and picks the key. On
  * failure answers (400/403/500/503) and returns false; proxy_end() is still
  * to be called. */
-bool proxy_begin(struct thread_ctx *ctx, struct request *req, struct response *resp,
-		 cJSON *body, const char *endpoint, struct proxy *p);
+bool proxy_begin(struct thread_ctx *ctx, struct request *req, struct response *resp, cJSON *body,
+                 const char *endpoint, struct proxy *p);
 
 /* Serializes body for the upstream, reserves the request's worst-case cost
  * (credits_reserve: the serialized length bounds the prompt, plus
@@ -60,12 +60,12 @@ bool proxy_begin(struct thread_ctx *ctx, struct request *req, struct response *r
  * forwarded headers. On failure answers (500/402/503) and returns false.
  * The body text is p's (freed by proxy_end). */
 bool proxy_prepare_call(struct thread_ctx *ctx, struct response *resp, struct proxy *p,
-			const cJSON *body, const char *path, long long completion_bound,
-			bool stream, struct upstream_request *rq);
+                        const cJSON *body, const char *path, long long completion_bound,
+                        bool stream, struct upstream_request *rq);
 
 /* Answers a non-2xx upstream JSON body in our error shape with its status. */
 void proxy_answer_upstream_error(struct response *resp, const struct upstream_response *up,
-				 const char *body, size_t len);
+                                 const char *body, size_t len);
 /* Answers a transport failure: 504 for timeouts, 502 otherwise. */
 void proxy_answer_transport_error(struct response *resp, aigw_rc rc, const char *err);
 

@@ -66,7 +66,8 @@ static aigw_rc sse_line(struct sse_parser *p, sse_event_fn fn, void *arg, char *
 		if (rc == AIGW_OK)
 			rc = buf_append(&p->data, v, vlen);
 		if (rc != AIGW_OK)
-			rc = aigw_fail(err, AIGW_ETOOBIG, "upstream event over %zu bytes", p->data.cap);
+			rc = aigw_fail(err, AIGW_ETOOBIG, "upstream event over %zu bytes",
+			               p->data.cap);
 		p->has_data = true;
 	}
 	buf_reset(&p->line);
@@ -74,7 +75,7 @@ static aigw_rc sse_line(struct sse_parser *p, sse_event_fn fn, void *arg, char *
 }
 
 aigw_rc sse_parser_feed(struct sse_parser *p, const char *bytes, size_t n, sse_event_fn fn,
-			void *arg, char *err)
+                        void *arg, char *err)
 {
 	size_t i = 0;
 
@@ -92,7 +93,7 @@ aigw_rc sse_parser_feed(struct sse_parser *p, const char *bytes, size_t n, sse_e
 			j++;
 		if (j > i && buf_append(&p->line, bytes + i, j - i) != AIGW_OK)
 			return aigw_fail(err, AIGW_ETOOBIG, "upstream line over %zu bytes",
-					 p->line.cap);
+			                 p->line.cap);
 		if (j == n)
 			break;
 		p->skip_lf = bytes[j] == '\r';

@@ -19,10 +19,10 @@ enum sse_kind { SSE_DATA, SSE_COMMENT };
 typedef int (*sse_event_fn)(void *arg, enum sse_kind kind, const char *text, size_t len);
 
 struct sse_parser {
-	struct buf line;  /* the line being assembled */
-	struct buf data;  /* data of the event being assembled */
-	bool has_data;    /* a data field was seen (it may be empty) */
-	bool skip_lf;     /* the last byte was CR: a following LF ends nothing */
+	struct buf line; /* the line being assembled */
+	struct buf data; /* data of the event being assembled */
+	bool has_data;   /* a data field was seen (it may be empty) */
+	bool skip_lf;    /* the last byte was CR: a following LF ends nothing */
 };
 
 /* max_event caps one line and one event's data (bytes). */
@@ -30,7 +30,7 @@ void sse_parser_init(struct sse_parser *p, size_t max_event);
 /* Feeds n bytes. Returns AIGW_OK, AIGW_ETOOBIG when a line or event passes the
  * cap, or AIGW_EGONE when fn asked to stop. */
 aigw_rc sse_parser_feed(struct sse_parser *p, const char *bytes, size_t n, sse_event_fn fn,
-			void *arg, char *err);
+                        void *arg, char *err);
 /* True if bytes of an unfinished event are pending (a stream cut mid-event). */
 bool sse_parser_pending(const struct sse_parser *p);
 void sse_parser_free(struct sse_parser *p);

@@ -24,7 +24,7 @@
 
 struct upstream {
 	const struct aigw_conf *conf;
-	CURLM *multi;  /* owns the connection pool */
+	CURLM *multi; /* owns the connection pool */
 	CURL *easy;
 };
 
@@ -109,7 +109,7 @@ static size_t on_header_line(char *line, size_t size, size_t nitems, void *userd
 		long status = 0;
 		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
 		if (status < 200)
-			return len;  /* interim response */
+			return len; /* interim response */
 		res->status = status;
 		res->headers_done = true;
 		if (c->cb->on_headers && c->cb->on_headers(c->arg, res) != 0) {
@@ -119,10 +119,10 @@ static size_t on_header_line(char *line, size_t size, size_t nitems, void *userd
 		return len;
 	}
 	if (!header_take(line, len, "x-generation-id", res->generation_id,
-			 sizeof(res->generation_id)) &&
+	                 sizeof(res->generation_id)) &&
 	    !header_take(line, len, "retry-after", res->retry_after, sizeof(res->retry_after)))
 		header_take(line, len, "content-type", res->content_type,
-			    sizeof(res->content_type));
+		            sizeof(res->content_type));
 	return len;
 }
 
@@ -136,7 +136,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 		return 0;
 	if (c->cb->on_data && c->cb->on_data(c->arg, data, len) != 0) {
 		c->aborted = true;
-		return 0;  /* makes curl fail the transfer with a write error */
+		return 0; /* makes curl fail the transfer with a write error */
 	}
 	return len;
 }
@@ -150,15 +150,14 @@ static void headers_free(struct curl_slist *h)
 }
 
 static aigw_rc setup(struct upstream *u, const struct upstream_request *rq, struct call *c,
-		     struct curl_slist **hdrs, char *err)
+                     struct curl_slist **hdrs, char *err)
 {
 	const struct aigw_conf *conf = u->conf;
 	char url[2048];
 	struct curl_slist *h = NULL;
 	CURL *e = u->easy;
 
-	if ((size_t)snprintf(url, sizeof(url), "%s%s", conf->upstream_url, rq->path) >=
-	    sizeof(url))
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", conf->upstream_url, rq->path) >= sizeof(url))
 		return aigw_fail(err, AIGW_EINVAL, "upstream URL too long");
 
 	curl_easy_reset(e);
@@ -182,7 +181,7 @@ static aigw_rc setup(struct upstream *u, const struct upstream_request *rq, stru
 		sodium_memzero(auth, sizeof(auth));
 	}
 	h = curl_slist_append(h, rq->stream ? "Accept: text/event-stream"
-					    : "Accept: application/json");
+	                                    : "Accept: application/json");
 	h = curl_slist_append(h, "Expect:");
 	for (const char *const *x = rq->headers; x && *x; x++)
 		h = curl_slist_append(h, *x);
@@ -191,7 +190,7 @@ static aigw_rc setup(struct upstream *u, const struct upstream_request *rq, stru
 		curl_easy_setopt(e, CURLOPT_POST, 1L);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-				 (curl_off_t)(rq->body ? rq->body_len : 0));
+		                 (curl_off_t)(rq->body ? rq->body_len : 0));
 	}
 	if (!h)
 		return aigw_fail(err, AIGW_EUPSTREAM, "upstream: out of memory for headers");
@@ -213,7 +212,7 @@ static aigw_rc drive(struct upstream *u, struct call *c, char *err)
 		CURLMcode mc = curl_multi_perform(u->multi, &running);
 		if (mc != CURLM_OK)
 			return aigw_fail(err, AIGW_EUPSTREAM, "upstream: %s",
-					 curl_multi_strerror(mc));
+			                 curl_multi_strerror(mc));
 		if (c->aborted)
 			return aigw_fail(err, AIGW_EGONE, "upstream transfer aborted");
 		if (!running)
@@ -222,15 +221,15 @@ static aigw_rc drive(struct upstream *u, struct call *c, char *err)
 		long long t = now_us();
 		if (!c->res->headers_done && !c->res->first_byte_us &&
 		    t - c->start_us > first_byte_limit)
-			return aigw_fail(err, AIGW_ETIMEOUT,
-					 "upstream sent nothing within %d ms",
-					 conf->upstream_first_byte_timeout_ms);
+			return aigw_fail(err, AIGW_ETIMEOUT, "upstream sent nothing within %d ms",
+			                 conf->upstream_first_byte_timeout_ms);
 		if (c->res->first_byte_us && t - c->last_byte_us > idle_limit)
 			return aigw_fail(err, AIGW_ETIMEOUT, "upstream silent for %d ms",
-					 conf->upstream_idle_timeout_ms);
+			                 conf->upstream_idle_timeout_ms);
 		if (t - last_tick >= TICK_MS * 1000LL) {
 			last_tick = t;
-			if (c->cb->on_tick && c->cb->on_tick(c->arg, (t - c->last_byte_us) / 1000)) {
+			if (c->cb->on_tick &&
+			    c->cb->on_tick(c->arg, (t - c->last_byte_us) / 1000)) {
 				c->aborted = true;
 				return aigw_fail(err, AIGW_EGONE, "upstream transfer aborted");
 			}
@@ -239,7 +238,7 @@ static aigw_rc drive(struct upstream *u, struct call *c, char *err)
 		mc = curl_multi_poll(u->multi, NULL, 0, wait_ms > 0 ? wait_ms : 1, NULL);
 		if (mc != CURLM_OK)
 			return aigw_fail(err, AIGW_EUPSTREAM, "upstream: %s",
-					 curl_multi_strerror(mc));
+			                 curl_multi_strerror(mc));
 	}
 }
 
@@ -257,15 +256,15 @@ static aigw_rc transfer_result(struct upstream *u, char *err)
 			return AIGW_OK;
 		if (cc == CURLE_OPERATION_TIMEDOUT)
 			return aigw_fail(err, AIGW_ETIMEOUT, "upstream: %s",
-					 curl_easy_strerror(cc));
+			                 curl_easy_strerror(cc));
 		return aigw_fail(err, AIGW_EUPSTREAM, "upstream: %s", curl_easy_strerror(cc));
 	}
 	return aigw_fail(err, AIGW_EUPSTREAM, "upstream: transfer ended without a result");
 }
 
 aigw_rc upstream_call(struct upstream *u, const struct upstream_request *rq,
-		      const struct upstream_callbacks *cb, void *arg,
-		      struct upstream_response *res, char *err)
+                      const struct upstream_callbacks *cb, void *arg, struct upstream_response *res,
+                      char *err)
 {
 	struct call c = {.cb = cb, .arg = arg, .res = res, .easy = u->easy};
 	struct curl_slist *hdrs = NULL;

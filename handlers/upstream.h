@@ -17,22 +17,22 @@ struct aigw_conf;
 struct upstream;
 
 struct upstream_request {
-	const char *method;     /* "GET" or "POST" */
-	const char *path;       /* appended to conf upstream_url, e.g. "/chat/completions" */
-	const char *api_key;    /* bearer key (secret); NULL or "" sends none */
-	const char *body;       /* POST body, JSON */
+	const char *method;  /* "GET" or "POST" */
+	const char *path;    /* appended to conf upstream_url, e.g. "/chat/completions" */
+	const char *api_key; /* bearer key (secret); NULL or "" sends none */
+	const char *body;    /* POST body, JSON */
 	size_t body_len;
-	const char *const *headers;  /* extra "Name: value" lines, NULL-terminated; may be NULL */
-	bool stream;            /* asks text/event-stream */
+	const char *const *headers; /* extra "Name: value" lines, NULL-terminated; may be NULL */
+	bool stream;                /* asks text/event-stream */
 };
 
 struct upstream_response {
-	long status;               /* HTTP status, 0 before headers */
-	char generation_id[128];   /* X-Generation-Id, "" if none */
-	char retry_after[32];      /* Retry-After, "" if none */
+	long status;             /* HTTP status, 0 before headers */
+	char generation_id[128]; /* X-Generation-Id, "" if none */
+	char retry_after[32];    /* Retry-After, "" if none */
 	char content_type[128];
 	bool headers_done;
-	long long first_byte_us;   /* from the call's start to the first header byte */
+	long long first_byte_us; /* from the call's start to the first header byte */
 };
 
 struct upstream_callbacks {
@@ -54,7 +54,7 @@ void upstream_free(struct upstream *u);
  * AIGW_ETIMEOUT on the connect / first byte / idle timeouts of the conf,
  * AIGW_EUPSTREAM when the upstream could not be reached or cut the answer. */
 aigw_rc upstream_call(struct upstream *u, const struct upstream_request *rq,
-		      const struct upstream_callbacks *cb, void *arg,
-		      struct upstream_response *res, char *err);
+                      const struct upstream_callbacks *cb, void *arg, struct upstream_response *res,
+                      char *err);
 
 #endif

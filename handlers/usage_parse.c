@@ -36,10 +36,11 @@ void usage_parse(const cJSON *obj, struct usage_numbers *out)
 	out->present = true;
 	out->prompt_tokens = count(obj, "prompt_tokens");
 	out->completion_tokens = count(obj, "completion_tokens");
-	out->cached_tokens =
-		count(cJSON_GetObjectItemCaseSensitive(obj, "prompt_tokens_details"), "cached_tokens");
-	out->reasoning_tokens = count(
-		cJSON_GetObjectItemCaseSensitive(obj, "completion_tokens_details"), "reasoning_tokens");
+	out->cached_tokens = count(cJSON_GetObjectItemCaseSensitive(obj, "prompt_tokens_details"),
+	                           "cached_tokens");
+	out->reasoning_tokens =
+	        count(cJSON_GetObjectItemCaseSensitive(obj, "completion_tokens_details"),
+	              "reasoning_tokens");
 	v = cJSON_GetObjectItemCaseSensitive(obj, "cost");
 	if (cJSON_IsNumber(v)) {
 		int64_t c = money_from_usd(v->valuedouble);

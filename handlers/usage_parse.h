@@ -9,13 +9,13 @@
 #include <cjson/cJSON.h>
 
 struct usage_numbers {
-	bool present;          /* a usage object was seen */
+	bool present; /* a usage object was seen */
 	long long prompt_tokens;
 	long long completion_tokens;
 	long long cached_tokens;
 	long long reasoning_tokens;
-	bool has_cost;         /* usage.cost was a number (it may be null) */
-	int64_t cost;          /* money units (1e-10 USD) */
+	bool has_cost; /* usage.cost was a number (it may be null) */
+	int64_t cost;  /* money units (1e-10 USD) */
 	bool is_byok;
 };
 

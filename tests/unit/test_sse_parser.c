@@ -10,7 +10,7 @@ struct seen {
 	char log[4096];
 	int events;
 	int comments;
-	int stop_after;  /* 0: never stop */
+	int stop_after; /* 0: never stop */
 };
 
 static int collect(void *arg, enum sse_kind kind, const char *text, size_t len)
@@ -18,7 +18,7 @@ static int collect(void *arg, enum sse_kind kind, const char *text, size_t len)
 	struct seen *s = arg;
 	size_t used = strlen(s->log);
 	snprintf(s->log + used, sizeof(s->log) - used, "%s[%.*s]", kind == SSE_DATA ? "D" : "C",
-		 (int)len, text);
+	         (int)len, text);
 	if (kind == SSE_DATA)
 		s->events++;
 	else
@@ -43,31 +43,30 @@ static const char *parse_in_pieces(const char *stream, size_t piece, struct seen
 	return s->log;
 }
 
-static const char *const expected =
-	"C[OPENROUTER PROCESSING]D[{\"a\":1}]D[{\"b\":2}]D[[DONE]]";
+static const char *const expected = "C[OPENROUTER PROCESSING]D[{\"a\":1}]D[{\"b\":2}]D[[DONE]]";
 
 static void lf_whole(void)
 {
 	struct seen s;
 	CHECK_STR(parse_in_pieces(": OPENROUTER PROCESSING\n\ndata: {\"a\":1}\n\n"
-				  "data: {\"b\":2}\n\ndata: [DONE]\n\n",
-				  4096, &s),
-		  expected);
+	                          "data: {\"b\":2}\n\ndata: [DONE]\n\n",
+	                          4096, &s),
+	          expected);
 }
 
 static void crlf_byte_by_byte(void)
 {
 	struct seen s;
 	CHECK_STR(parse_in_pieces(": OPENROUTER PROCESSING\r\n\r\ndata: {\"a\":1}\r\n\r\n"
-				  "data: {\"b\":2}\r\n\r\ndata: [DONE]\r\n\r\n",
-				  1, &s),
-		  expected);
+	                          "data: {\"b\":2}\r\n\r\ndata: [DONE]\r\n\r\n",
+	                          1, &s),
+	          expected);
 }
 
 static void cr_only_split_everywhere(void)
 {
 	const char *stream = ": OPENROUTER PROCESSING\r\rdata: {\"a\":1}\r\rdata: {\"b\":2}\r\r"
-			     "data: [DONE]\r\r";
+	                     "data: [DONE]\r\r";
 	for (size_t piece = 1; piece < 12; piece++) {
 		struct seen s;
 		CHECK_STR(parse_in_pieces(stream, piece, &s), expected);
@@ -78,7 +77,7 @@ static void multi_line_data_joined(void)
 {
 	struct seen s;
 	CHECK_STR(parse_in_pieces("data: one\ndata:two\nid: 7\nevent: x\n\n", 3, &s),
-		  "D[one\ntwo]");
+	          "D[one\ntwo]");
 }
 
 static void incomplete_event_not_dispatched(void)

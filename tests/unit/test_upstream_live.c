@@ -34,7 +34,7 @@ struct seen {
 	int data_calls;
 	long long data_at[64];
 	int ticks;
-	int abort_after_calls;  /* 0: never */
+	int abort_after_calls; /* 0: never */
 	long status_at_headers;
 };
 
@@ -69,20 +69,20 @@ static int on_tick(void *arg, long long idle_ms)
 static const struct upstream_callbacks cbs = {on_headers, on_data, on_tick};
 
 static aigw_rc chat(struct upstream *u, const char *sim_json, bool stream, struct seen *s,
-		    struct upstream_response *res, char *err)
+                    struct upstream_response *res, char *err)
 {
 	char body[512];
 
 	snprintf(body, sizeof(body),
-		 "{\"model\":\"openai/gpt-4o-mini\",\"stream\":%s,\"sim\":%s,"
-		 "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
-		 stream ? "true" : "false", sim_json);
+	         "{\"model\":\"openai/gpt-4o-mini\",\"stream\":%s,\"sim\":%s,"
+	         "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+	         stream ? "true" : "false", sim_json);
 	struct upstream_request rq = {.method = "POST",
-				      .path = "/chat/completions",
-				      .api_key = "sk-or-test",
-				      .body = body,
-				      .body_len = strlen(body),
-				      .stream = stream};
+	                              .path = "/chat/completions",
+	                              .api_key = "sk-or-test",
+	                              .body = body,
+	                              .body_len = strlen(body),
+	                              .stream = stream};
 	memset(s, 0, sizeof(*s));
 	buf_init(&s->body, 1 << 20);
 	return upstream_call(u, &rq, &cbs, s, res, err);
@@ -112,8 +112,9 @@ static void stream_bytes_arrive_as_sent(void)
 	struct seen s;
 	char err[AIGW_ERRLEN];
 
-	CHECK_INT(chat(u, "{\"scenario\":\"ok\",\"delay_ms\":100,\"words\":6}", true, &s, &res, err),
-		  AIGW_OK);
+	CHECK_INT(
+	        chat(u, "{\"scenario\":\"ok\",\"delay_ms\":100,\"words\":6}", true, &s, &res, err),
+	        AIGW_OK);
 	CHECK(s.data_calls >= 6);
 	/* paced 100 ms apart upstream: the span of arrivals shows no buffering */
 	long long span = s.data_at[s.data_calls < 64 ? s.data_calls - 1 : 63] - s.data_at[0];
@@ -131,7 +132,7 @@ static void ticks_during_silence(void)
 	char err[AIGW_ERRLEN];
 
 	CHECK_INT(chat(u, "{\"scenario\":\"silence\",\"silence_ms\":2500}", true, &s, &res, err),
-		  AIGW_OK);
+	          AIGW_OK);
 	CHECK(s.ticks >= 2);
 	buf_free(&s.body);
 	upstream_free(u);
@@ -148,8 +149,8 @@ static void first_byte_timeout(void)
 	long long t0 = now_ms();
 
 	CHECK_INT(chat(u, "{\"scenario\":\"slow_first_byte\",\"delay_ms\":3000}", true, &s, &res,
-		       err),
-		  AIGW_ETIMEOUT);
+	               err),
+	          AIGW_ETIMEOUT);
 	CHECK(now_ms() - t0 < 1500);
 	buf_free(&s.body);
 	upstream_free(u);
@@ -165,7 +166,7 @@ static void idle_timeout(void)
 	char err[AIGW_ERRLEN];
 
 	CHECK_INT(chat(u, "{\"scenario\":\"silence\",\"silence_ms\":3000}", true, &s, &res, err),
-		  AIGW_ETIMEOUT);
+	          AIGW_ETIMEOUT);
 	CHECK(s.data_calls >= 1);
 	buf_free(&s.body);
 	upstream_free(u);
@@ -197,14 +198,17 @@ static void abort_by_callback(void)
 	memset(&s, 0, sizeof(s));
 	s.abort_after_calls = 2;
 	char body[] = "{\"model\":\"openai/gpt-4o-mini\",\"stream\":true,"
-		      "\"sim\":{\"scenario\":\"ok\",\"delay_ms\":200,\"words\":40},"
-		      "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
-	struct upstream_request rq = {.method = "POST", .path = "/chat/completions",
-				      .api_key = "sk-or-test", .body = body,
-				      .body_len = strlen(body), .stream = true};
+	              "\"sim\":{\"scenario\":\"ok\",\"delay_ms\":200,\"words\":40},"
+	              "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
+	struct upstream_request rq = {.method = "POST",
+	                              .path = "/chat/completions",
+	                              .api_key = "sk-or-test",
+	                              .body = body,
+	                              .body_len = strlen(body),
+	                              .stream = true};
 	buf_init(&s.body, 1 << 20);
 	CHECK_INT(upstream_call(u, &rq, &cbs, &s, &res, err), AIGW_EGONE);
-	CHECK(now_ms() - t0 < 2000);  /* not the 8 s the whole stream takes */
+	CHECK(now_ms() - t0 < 2000); /* not the 8 s the whole stream takes */
 	/* the same handle works again afterwards */
 	buf_free(&s.body);
 	CHECK_INT(chat(u, "{\"scenario\":\"ok\"}", false, &s, &res, err), AIGW_OK);
