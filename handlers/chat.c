@@ -120,6 +120,7 @@ static void stream_error(struct chat *c, int code, const char *message)
 	text = cJSON_PrintUnformatted(o);
 	if (text)
 		response_sse_data(c->resp, text, strlen(text));
+	cJSON_free(text);
 	cJSON_Delete(o);
 	if (!c->saw_error_event)
 		c->p->rec.status = code;
