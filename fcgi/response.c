@@ -16,7 +16,6 @@
 #include "log.h"
 
 #define HEAD_MAX (16 * 1024)
-#define SSE_EVENT_MAX (64 * 1024 * 1024)
 #define ERROR_MESSAGE_MAX 1024
 
 static const char EXPOSE_HEADERS[] =
@@ -279,35 +278,12 @@ int response_sse_start(struct response *r)
 
 /* Appends text with every line prefixed by `prefix`, then the blank line that
  * ends an SSE event. Multi-line text stays one event (lines of one field). */
-static aigw_rc sse_frame(struct buf *b, const char *prefix, const char *text, size_t len)
-{
-	size_t start = 0, i;
-	aigw_rc rc = AIGW_OK;
-
-	for (i = 0; i <= len && rc == AIGW_OK; i++) {
-		size_t end;
-
-		if (i < len && text[i] != '\n')
-			continue;
-		end = i;
-		if (end > start && text[end - 1] == '\r')
-			end--;
-		rc = buf_append(b, prefix, strlen(prefix));
-		if (rc == AIGW_OK)
-			rc = buf_append(b, text + start, end - start);
-		if (rc == AIGW_OK)
-			rc = buf_append(b, "\n", 1);
-		start = i + 1;
-	}
-	if (rc == AIGW_OK)
-		rc = buf_append(b, "\n", 1);
-	return rc;
-}
-
+/* Writes one event straight to the sink (whose own buffer collects it) and
+ * flushes: each line of text becomes a `prefix` line, so a payload with line
+ * breaks stays one event (clients join data lines with '\n'). */
 static int sse_send(struct response *r, const char *prefix, const char *text, size_t len)
 {
-	struct buf ev;
-	int rc = -1;
+	size_t plen = strlen(prefix), start = 0, i;
 
 	if (r->gone)
 		return -1;
@@ -315,18 +291,23 @@ static int sse_send(struct response *r, const char *prefix, const char *text, si
 		log_warn("SSE event written before response_sse_start ignored");
 		return -1;
 	}
-	buf_init(&ev, SSE_EVENT_MAX);
-	if (sse_frame(&ev, prefix, text, len) != AIGW_OK) {
-		log_error("SSE event over %d bytes dropped", SSE_EVENT_MAX);
-		goto out;
+	for (i = 0; i <= len; i++) {
+		size_t end = i;
+
+		if (i < len && text[i] != '\n')
+			continue;
+		if (end > start && text[end - 1] == '\r')
+			end--;
+		if (sink_write(r, prefix, plen) != 0 ||
+		    sink_write(r, text + start, end - start) != 0 || sink_write(r, "\n", 1) != 0)
+			return -1;
+		r->body_bytes += plen + (end - start) + 1;
+		start = i + 1;
 	}
-	if (sink_write(r, ev.data, ev.len) != 0)
-		goto out;
-	r->body_bytes += ev.len;
-	rc = sink_flush(r);
-out:
-	buf_free(&ev);
-	return rc;
+	if (sink_write(r, "\n", 1) != 0)
+		return -1;
+	r->body_bytes++;
+	return sink_flush(r);
 }
 
 int response_sse_data(struct response *r, const char *json, size_t len)

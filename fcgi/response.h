@@ -63,7 +63,8 @@ int response_error(struct response *r, int status, const char *type, const char 
                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Starts an SSE response: 200, text/event-stream, no-cache, X-Accel-Buffering: no. */
 int response_sse_start(struct response *r);
-/* Writes `data: <json>\n\n` and flushes. json must be one line. */
+/* Writes `data: <json>\n\n` and flushes; a payload with line breaks is sent
+ * as one event of several data lines. */
 int response_sse_data(struct response *r, const char *json, size_t len);
 /* Writes `: <text>\n\n` and flushes (heartbeats reveal a gone client). */
 int response_sse_comment(struct response *r, const char *text);

@@ -10,10 +10,8 @@
 #include "endpoints.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "alloc.h"
 
 #include "conffile.h"
 #include "context.h"
@@ -149,17 +147,7 @@ static int relay_event(void *arg, enum sse_kind kind, const char *text, size_t l
 			cJSON_Delete(j);
 		}
 		c->p->answer_bytes += (long long)len;
-		if (memchr(text, '\n', len)) {
-			/* a multi-line data field: JSON never needs the raw newlines,
-			 * and one data line per event is what clients parse */
-			char *one = xstrndup(text, len);
-			for (char *nl = strchr(one, '\n'); nl; nl = strchr(nl, '\n'))
-				*nl = ' ';
-			rc = response_sse_data(c->resp, one, len);
-			free(one);
-		} else {
-			rc = response_sse_data(c->resp, text, len);
-		}
+		rc = response_sse_data(c->resp, text, len);
 	}
 	c->last_write_us = c->last_keepalive_us = proxy_now_us();
 	return rc != 0;
