@@ -221,6 +221,7 @@ static aigw_rc set_value(struct aigw_conf *c, const struct conf_key *k, const ch
                          const char *name, int line, char *err)
 {
 	const unsigned char *p;
+	const char *authority;
 	long long v;
 
 	for (p = (const unsigned char *)value; *p != '\0'; p++)
@@ -247,6 +248,14 @@ static aigw_rc set_value(struct aigw_conf *c, const struct conf_key *k, const ch
 			return aigw_fail(err, AIGW_EINVAL,
 			                 "%s:%d: %s must start with http:// or https://", name,
 			                 line, k->name);
+		/* The URL is shown in errors and logs: credentials belong in
+		 * upstream_key, which never is. */
+		authority = strstr(value, "://") + 3;
+		if (memchr(authority, '@', strcspn(authority, "/?#")))
+			return aigw_fail(err, AIGW_EINVAL,
+			                 "%s:%d: %s must not hold credentials (user@host); put the "
+			                 "key in upstream_key",
+			                 name, line, k->name);
 		set_str(c, k, value);
 		break;
 	case CT_INT:

@@ -155,6 +155,9 @@ static void bad_files_name_file_and_line(void)
 	         "x.conf:1: log_level: 'loud' is not one of error, warn, info, debug"},
 	        {"upstream_url = ftp://x\n",
 	         "x.conf:1: upstream_url must start with http:// or https://"},
+	        {"upstream_url = https://user:sk-or-secret@openrouter.ai/api/v1\n",
+	         "x.conf:1: upstream_url must not hold credentials (user@host); put the key in "
+	         "upstream_key"},
 	        {"db_name =\n", "x.conf:1: db_name must not be empty"},
 	        {"cors_origin = \n", "x.conf:1: cors_origin must not be empty"},
 	        {"db_port = 1\ndb_port = 2\n", "x.conf:2: duplicate key 'db_port'"},
