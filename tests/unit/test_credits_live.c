@@ -17,6 +17,7 @@
 
 #include "apps.h"
 #include "check.h"
+#include "live.h"
 #include "conffile.h"
 #include "credits.h"
 #include "db.h"
@@ -877,26 +878,12 @@ static void test_report_and_views(void)
 
 int main(void)
 {
-	const char *path = getenv("AIGW_TEST_CONFIG");
-	char err[AIGW_ERRLEN];
-	FILE *devnull;
+	int setup;
 
-	if (!path || !path[0])
-		return 77;
 	check_program = "test_credits_live";
-	conf_defaults(&conf);
-	if (conf_load(&conf, path, err) != AIGW_OK) {
-		fprintf(stderr, "test_credits_live: %s\n", err);
-		return 1;
-	}
-	if (sodium_init() < 0)
-		return 1;
-	devnull = fopen("/dev/null", "w");
-	if (!devnull || db_migrate(&conf, devnull, err) != AIGW_OK) {
-		fprintf(stderr, "test_credits_live: migrate: %s\n", err);
-		return 1;
-	}
-	fclose(devnull);
+	setup = live_open(&conf, true);
+	if (setup != 0)
+		return setup;
 	db = db_new(&conf);
 
 	RUN(test_reserve_within_allowance);

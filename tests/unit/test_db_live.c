@@ -14,6 +14,7 @@
 #include "api_keys.h"
 #include "apps.h"
 #include "check.h"
+#include "live.h"
 #include "conffile.h"
 #include "db.h"
 #include "migrate.h"
@@ -266,23 +267,14 @@ static void test_no_retry_inside_transaction(void)
 
 int main(void)
 {
-	const char *path = getenv("AIGW_TEST_CONFIG");
-	char err[AIGW_ERRLEN];
-	unsigned char rnd[6];
+	int setup;
 
-	if (!path || !path[0])
-		return 77;
 	check_program = "test_db_live";
-	conf_defaults(&conf);
-	if (conf_load(&conf, path, err) != AIGW_OK) {
-		fprintf(stderr, "test_db_live: %s\n", err);
-		return 1;
-	}
-	if (sodium_init() < 0)
-		return 1;
-	randombytes_buf(rnd, sizeof rnd);
-	memcpy(app_id, "t_", 2);
-	sodium_bin2hex(app_id + 2, sizeof app_id - 2, rnd, sizeof rnd);
+	/* no migrate here: migrating is one of the cases */
+	setup = live_open(&conf, false);
+	if (setup != 0)
+		return setup;
+	live_app_id(app_id, sizeof app_id);
 	db = db_new(&conf);
 
 	RUN(test_migrate_twice_is_up_to_date);

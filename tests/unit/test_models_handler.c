@@ -17,6 +17,7 @@
 #include "alloc.h"
 #include "apps.h"
 #include "check.h"
+#include "live.h"
 #include "conffile.h"
 #include "context.h"
 #include "db.h"
@@ -232,27 +233,17 @@ static void test_get_one(void)
  * $AIGW_TEST_CONFIG. */
 static bool live_setup(void)
 {
-	const char *path = getenv("AIGW_TEST_CONFIG");
 	struct models_replace_result res;
 	char err[AIGW_ERRLEN];
-	unsigned char rnd[6];
-	FILE *devnull;
+	int setup = live_open(&conf, true);
 
-	if (!path || !path[0])
+	if (setup == 77)
 		return false;
-	conf_defaults(&conf);
-	devnull = fopen("/dev/null", "w");
-	if (conf_load(&conf, path, err) != AIGW_OK || !devnull ||
-	    db_migrate(&conf, devnull, err) != AIGW_OK) {
-		fprintf(stderr, "test_models_handler: %s\n", err);
+	if (setup != 0)
 		exit(1);
-	}
-	fclose(devnull);
 	ctx.conf = &conf;
 	ctx.db = db_new(&conf);
-	randombytes_buf(rnd, sizeof rnd);
-	memcpy(app_id, "t_", 2);
-	sodium_bin2hex(app_id + 2, sizeof app_id - 2, rnd, sizeof rnd);
+	live_app_id(app_id, sizeof app_id);
 	saved_models = models_snapshot_take(ctx.db, &conf);
 	if (!saved_models)
 		exit(1);

@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "check.h"
+#include "live.h"
 #include "conffile.h"
 #include "db.h"
 #include "migrate.h"
@@ -332,25 +333,13 @@ static void test_simulator_table(void)
 
 int main(void)
 {
-	const char *path = getenv("AIGW_TEST_CONFIG");
-	char err[AIGW_ERRLEN];
 	cJSON *saved;
-	FILE *devnull;
+	int setup;
 
-	if (!path || !path[0])
-		return 77;
 	check_program = "test_models_live";
-	conf_defaults(&conf);
-	if (conf_load(&conf, path, err) != AIGW_OK) {
-		fprintf(stderr, "test_models_live: %s\n", err);
-		return 1;
-	}
-	devnull = fopen("/dev/null", "w");
-	if (!devnull || db_migrate(&conf, devnull, err) != AIGW_OK) {
-		fprintf(stderr, "test_models_live: migrate: %s\n", err);
-		return 1;
-	}
-	fclose(devnull);
+	setup = live_open(&conf, true);
+	if (setup != 0)
+		return setup;
 	db = db_new(&conf);
 	saved = models_snapshot_take(db, &conf);
 	if (!saved)

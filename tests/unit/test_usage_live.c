@@ -14,6 +14,7 @@
 
 #include "apps.h"
 #include "check.h"
+#include "live.h"
 #include "conffile.h"
 #include "db.h"
 #include "migrate.h"
@@ -360,30 +361,14 @@ static void test_rollup_equals_rows(void)
 
 int main(void)
 {
-	const char *path = getenv("AIGW_TEST_CONFIG");
 	char err[AIGW_ERRLEN];
-	unsigned char rnd[6];
-	FILE *devnull;
+	int setup;
 
-	if (!path || !path[0])
-		return 77;
 	check_program = "test_usage_live";
-	conf_defaults(&conf);
-	if (conf_load(&conf, path, err) != AIGW_OK) {
-		fprintf(stderr, "test_usage_live: %s\n", err);
-		return 1;
-	}
-	if (sodium_init() < 0)
-		return 1;
-	devnull = fopen("/dev/null", "w");
-	if (!devnull || db_migrate(&conf, devnull, err) != AIGW_OK) {
-		fprintf(stderr, "test_usage_live: migrate: %s\n", err);
-		return 1;
-	}
-	fclose(devnull);
-	randombytes_buf(rnd, sizeof rnd);
-	memcpy(app_id, "t_", 2);
-	sodium_bin2hex(app_id + 2, sizeof app_id - 2, rnd, sizeof rnd);
+	setup = live_open(&conf, true);
+	if (setup != 0)
+		return setup;
+	live_app_id(app_id, sizeof app_id);
 	db = db_new(&conf);
 	if (db_app_create(db, app_id, "usage test", "free", err) != AIGW_OK) {
 		fprintf(stderr, "test_usage_live: %s\n", err);
