@@ -13,6 +13,7 @@ libaigw_fcgi_a_SOURCES += \
 	fcgi/router.c fcgi/router.h \
 	fcgi/body.c fcgi/body.h \
 	fcgi/utf8.c fcgi/utf8.h \
+	fcgi/clock.h \
 	fcgi/context.h
 
 bin_PROGRAMS += aigw.fcgi

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "conffile.h"
 #include "log.h"
 #include "server.h"
@@ -36,14 +37,6 @@ struct slot {
 	long long started; /* ms, monotonic */
 	long long restart_at;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 /* HOST:PORT when the text after the last ':' is a port and the host part
  * has no '/'; anything else is a unix socket path. */
@@ -196,7 +189,7 @@ static void spawn(struct slot *s, const struct server_opts *opts)
 	if (pid < 0) {
 		log_error("fork: %s; retrying in %d ms", strerror(errno), RESTART_DELAY_MS);
 		s->pid = 0;
-		s->restart_at = now_ms() + RESTART_DELAY_MS;
+		s->restart_at = (clock_us() / 1000) + RESTART_DELAY_MS;
 		return;
 	}
 	if (pid == 0) {
@@ -205,7 +198,7 @@ static void spawn(struct slot *s, const struct server_opts *opts)
 		_exit(server_run_worker(opts));
 	}
 	s->pid = pid;
-	s->started = now_ms();
+	s->started = clock_us() / 1000;
 	log_info("worker %ld started", (long)pid);
 }
 
@@ -233,8 +226,8 @@ static int reap(struct slot *slots, int n, bool stopping)
 				continue;
 			describe_exit(pid, status);
 			slots[i].pid = 0;
-			slots[i].restart_at = now_ms();
-			if (!stopping && now_ms() - slots[i].started < QUICK_DEATH_MS) {
+			slots[i].restart_at = clock_us() / 1000;
+			if (!stopping && (clock_us() / 1000) - slots[i].started < QUICK_DEATH_MS) {
 				log_warn("worker %ld died within %d ms of its start; restarting "
 				         "in %d ms",
 				         (long)pid, QUICK_DEATH_MS, RESTART_DELAY_MS);
@@ -318,7 +311,7 @@ int pool_run(const struct aigw_conf *conf, const struct keyring *keyring, const 
 		if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
 			log_info("signal %d: stopping %d workers", sig, workers);
 			stopping = true;
-			kill_at = now_ms() + KILL_AFTER_MS;
+			kill_at = (clock_us() / 1000) + KILL_AFTER_MS;
 			signal_all(slots, workers, SIGTERM);
 		} else if (sig == SIGHUP || sig == SIGUSR1) {
 			log_info("signal %d ignored (restart the pool to reload)", sig);
@@ -327,7 +320,7 @@ int pool_run(const struct aigw_conf *conf, const struct keyring *keyring, const 
 		if (stopping) {
 			if (live == 0)
 				break;
-			if (!killed && now_ms() >= kill_at) {
+			if (!killed && (clock_us() / 1000) >= kill_at) {
 				log_warn("%d workers still running after %d ms; killing them", live,
 				         KILL_AFTER_MS);
 				signal_all(slots, workers, SIGKILL);
@@ -336,7 +329,7 @@ int pool_run(const struct aigw_conf *conf, const struct keyring *keyring, const 
 			continue;
 		}
 		for (i = 0; i < workers; i++)
-			if (slots[i].pid == 0 && now_ms() >= slots[i].restart_at)
+			if (slots[i].pid == 0 && (clock_us() / 1000) >= slots[i].restart_at)
 				spawn(&slots[i], &opts);
 	}
 

@@ -22,6 +22,7 @@
 #include "alloc.h"
 #include "auth.h"
 #include "body.h"
+#include "clock.h"
 #include "conffile.h"
 #include "context.h"
 #include "db.h"
@@ -104,14 +105,6 @@ static void handled_signals(sigset_t *set)
 	sigaddset(set, WAKE_SIGNAL);
 }
 
-static long long now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
-
 static void handle_request(struct thread_ctx *ctx, FCGX_Request *fr)
 {
 	const struct aigw_conf *conf = ctx->conf;
@@ -119,7 +112,7 @@ static void handle_request(struct thread_ctx *ctx, FCGX_Request *fr)
 	struct response resp;
 	struct buf body;
 	char err[AIGW_ERRLEN] = "";
-	long long t0 = now_us();
+	long long t0 = clock_us();
 	aigw_rc rc;
 
 	memset(&req, 0, sizeof(req));
@@ -150,7 +143,7 @@ static void handle_request(struct thread_ctx *ctx, FCGX_Request *fr)
 	}
 	response_finish(&resp);
 
-	log_info("%s %s %d %lldus%s", req.method_name, req.path, resp.status, now_us() - t0,
+	log_info("%s %s %d %lldus%s", req.method_name, req.path, resp.status, clock_us() - t0,
 	         response_client_gone(&resp) ? " client-gone" : "");
 	response_free(&resp);
 	request_free(&req);
@@ -244,14 +237,14 @@ static int count_live(const struct worker *w)
  * signal is repeated because it can land just before the thread blocks. */
 static void stop_threads(struct worker *w)
 {
-	long long deadline = now_us() + DRAIN_TIMEOUT_MS * 1000LL;
+	long long deadline = clock_us() + DRAIN_TIMEOUT_MS * 1000LL;
 	int i;
 
 	atomic_store(&w->stopping, true);
 	FCGX_ShutdownPending();
 	log_info("stopping: %d requests in flight", count_state(w, TS_BUSY));
 	while (count_live(w) > 0) {
-		if (now_us() > deadline) {
+		if (clock_us() > deadline) {
 			log_warn("%d requests still running after %d s; exiting anyway",
 			         count_state(w, TS_BUSY), DRAIN_TIMEOUT_MS / 1000);
 			_exit(0);

@@ -27,6 +27,7 @@
 #include "alloc.h"
 #include "api_keys.h"
 #include "apikey.h"
+#include "clock.h"
 #include "conffile.h"
 #include "context.h"
 #include "keyring.h"
@@ -47,13 +48,6 @@ struct auth_cache {
 	struct auth_cache_entry e[AUTH_CACHE_SLOTS];
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int cache_ttl_s(const struct thread_ctx *ctx)
 {
 	return ctx->conf ? ctx->conf->auth_cache_ttl_s : 0;
@@ -66,7 +60,7 @@ static const struct auth_cache_entry *cache_find(struct thread_ctx *ctx, const u
 
 	if (!c)
 		return NULL;
-	now = now_ms();
+	now = clock_us() / 1000;
 	for (int i = 0; i < AUTH_CACHE_SLOTS; i++) {
 		struct auth_cache_entry *e = &c->e[i];
 		if (!e->used)
@@ -86,7 +80,7 @@ static void cache_put(struct thread_ctx *ctx, const unsigned char *hash, const s
 {
 	struct auth_cache *c = ctx->auth_cache;
 	struct auth_cache_entry *slot = NULL;
-	int64_t now = now_ms();
+	int64_t now = clock_us() / 1000;
 
 	if (!c) {
 		c = xcalloc(1, sizeof(*c));

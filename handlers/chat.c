@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-
+#include "clock.h"
 #include "conffile.h"
 #include "context.h"
 #include "credits.h"
@@ -136,7 +136,7 @@ static int relay_event(void *arg, enum sse_kind kind, const char *text, size_t l
 		rc = response_sse_data(c->resp, text, len);
 	} else {
 		if (!c->p->rec.ttft_us)
-			c->p->rec.ttft_us = proxy_now_us() - c->p->start_us;
+			c->p->rec.ttft_us = clock_us() - c->p->start_us;
 		/* Parse only the events that carry what we record; content chunks
 		 * go through untouched. */
 		if (!c->p->rec.model_billed[0] || strstr(text, "\"usage\"") ||
@@ -149,7 +149,7 @@ static int relay_event(void *arg, enum sse_kind kind, const char *text, size_t l
 		c->p->answer_bytes += (long long)len;
 		rc = response_sse_data(c->resp, text, len);
 	}
-	c->last_write_us = c->last_keepalive_us = proxy_now_us();
+	c->last_write_us = c->last_keepalive_us = clock_us();
 	return rc != 0;
 }
 
@@ -168,7 +168,7 @@ static int on_headers(void *arg, const struct upstream_response *up)
 	c->relaying = true;
 	c->p->rec.streamed = true;
 	c->p->rec.status = 200;
-	c->last_write_us = c->last_keepalive_us = proxy_now_us();
+	c->last_write_us = c->last_keepalive_us = clock_us();
 	if (response_sse_start(c->resp) != 0) {
 		c->stopped_by_us = true;
 		return 1;
@@ -205,7 +205,7 @@ static int on_data(void *arg, const char *bytes, size_t n)
 static int on_tick(void *arg, long long idle_ms)
 {
 	struct chat *c = arg;
-	long long now = proxy_now_us();
+	long long now = clock_us();
 	long long keepalive_us = (long long)c->ctx->conf->sse_keepalive_s * 1000000;
 	int rc;
 

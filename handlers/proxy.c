@@ -12,9 +12,10 @@
 
 #include "alloc.h"
 #include "byok.h"
+#include "clock.h"
 #include "conffile.h"
-#include "credits.h"
 #include "context.h"
+#include "credits.h"
 #include "log.h"
 #include "models.h"
 
@@ -23,14 +24,6 @@
 /* Waits between asks for a generation record that is not there yet (ms). */
 static const int generation_backoff_ms[] = {200, 400, 800, 1600};
 #define GENERATION_BODY_MAX (256 * 1024)
-
-long long proxy_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 bool proxy_parse_body(struct request *req, struct response *resp, cJSON **body)
 {
@@ -161,7 +154,7 @@ bool proxy_begin(struct thread_ctx *ctx, struct request *req, struct response *r
 	aigw_rc rc;
 
 	memset(p, 0, sizeof(*p));
-	p->start_us = proxy_now_us();
+	p->start_us = clock_us();
 	snprintf(p->rec.request_id, sizeof(p->rec.request_id), "%s", req->request_id);
 	snprintf(p->rec.app_id, sizeof(p->rec.app_id), "%s", req->app_id);
 	p->rec.key_id = req->key_id;
@@ -354,7 +347,7 @@ void proxy_record(struct thread_ctx *ctx, struct proxy *p)
 
 	if (p->rec.cost_source == COST_NONE && p->billable && !settle_from_generation(ctx, p))
 		settle_from_price_table(ctx, p);
-	p->rec.duration_us = proxy_now_us() - p->start_us;
+	p->rec.duration_us = clock_us() - p->start_us;
 	aigw_rc rc = db_usage_record(ctx->db, &p->rec, err);
 	if (rc != AIGW_OK && rc != AIGW_EEXIST)
 		rc = db_usage_record(ctx->db, &p->rec, err);

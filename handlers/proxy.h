@@ -83,6 +83,4 @@ void proxy_record(struct thread_ctx *ctx, struct proxy *p);
  * frees everything p holds. */
 void proxy_end(struct proxy *p);
 
-long long proxy_now_us(void);
-
 #endif

@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "conffile.h"
 #include "log.h"
 
@@ -38,14 +39,6 @@ struct call {
 	long long last_byte_us;
 	bool aborted;
 };
-
-static long long now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 struct upstream *upstream_new(const struct aigw_conf *conf)
 {
@@ -97,7 +90,7 @@ static size_t on_header_line(char *line, size_t size, size_t nitems, void *userd
 	struct upstream_response *res = c->res;
 	size_t len = size * nitems;
 
-	c->last_byte_us = now_us();
+	c->last_byte_us = clock_us();
 	if (!res->first_byte_us)
 		res->first_byte_us = c->last_byte_us - c->start_us;
 	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
@@ -131,7 +124,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 	struct call *c = userdata;
 	size_t len = size * nmemb;
 
-	c->last_byte_us = now_us();
+	c->last_byte_us = clock_us();
 	if (len == 0)
 		return 0;
 	if (c->cb->on_data && c->cb->on_data(c->arg, data, len) != 0) {
@@ -218,7 +211,7 @@ static aigw_rc drive(struct upstream *u, struct call *c, char *err)
 		if (!running)
 			return AIGW_OK;
 
-		long long t = now_us();
+		long long t = clock_us();
 		if (!c->res->headers_done && !c->res->first_byte_us &&
 		    t - c->start_us > first_byte_limit)
 			return aigw_fail(err, AIGW_ETIMEOUT, "upstream sent nothing within %d ms",
@@ -271,7 +264,7 @@ aigw_rc upstream_call(struct upstream *u, const struct upstream_request *rq,
 	aigw_rc rc;
 
 	memset(res, 0, sizeof(*res));
-	c.start_us = c.last_byte_us = now_us();
+	c.start_us = c.last_byte_us = clock_us();
 	rc = setup(u, rq, &c, &hdrs, err);
 	if (rc != AIGW_OK)
 		goto out;

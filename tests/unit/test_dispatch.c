@@ -439,7 +439,7 @@ static void cache_entry_expires(void)
 	snprintf(buf, sizeof(buf), "Bearer %s", admin_token);
 	for (int i = 0; i < AUTH_CACHE_SLOTS; i++)
 		if (c->e[i].used)
-			c->e[i].expires_ms = now_ms() - 1;
+			c->e[i].expires_ms = (clock_us() / 1000) - 1;
 	/* expired: back to the (unreachable) database */
 	send_req(&r, "GET", "/v1/app2/ai/config", buf, NULL, NULL, END);
 	CHECK_INT(r.status, 503);
