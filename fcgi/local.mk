@@ -13,6 +13,7 @@ libaigw_fcgi_a_SOURCES += \
 	fcgi/router.c fcgi/router.h \
 	fcgi/body.c fcgi/body.h \
 	fcgi/utf8.c fcgi/utf8.h \
+	fcgi/strict_json.c fcgi/strict_json.h \
 	fcgi/clock.h \
 	fcgi/context.h
 
@@ -30,12 +31,15 @@ FCGI_UNIT_TESTS = \
 	tests/unit/test_response \
 	tests/unit/test_body \
 	tests/unit/test_request \
-	tests/unit/test_utf8
+	tests/unit/test_utf8 \
+	tests/unit/test_strict_json
 check_PROGRAMS += $(FCGI_UNIT_TESTS)
 TESTS += $(FCGI_UNIT_TESTS)
 
 tests_unit_test_utf8_SOURCES = tests/unit/test_utf8.c tests/unit/check.h
 tests_unit_test_utf8_LDADD = $(FCGI_LAYER)
+tests_unit_test_strict_json_SOURCES = tests/unit/test_strict_json.c tests/unit/check.h
+tests_unit_test_strict_json_LDADD = $(FCGI_LAYER)
 tests_unit_test_buf_SOURCES = tests/unit/test_buf.c tests/unit/check.h
 tests_unit_test_buf_LDADD = $(FCGI_LAYER)
 tests_unit_test_conffile_SOURCES = tests/unit/test_conffile.c tests/unit/check.h

@@ -23,6 +23,7 @@
 #include "error.h"
 #include "keyring.h"
 #include "log.h"
+#include "strict_json.h"
 
 /* Keys shorter than this show no last4, so a response never holds most of a
  * (very short) key. */
@@ -73,24 +74,6 @@ static void wipe_json(cJSON *j)
 			sodium_memzero(j->string, strlen(j->string));
 		wipe_json(j->child);
 	}
-}
-
-/* cJSON decodes \u0000 to a NUL that silently truncates the string; a
- * truncated BYOK key must be refused, not stored. True if the body has a
- * \u0000 escape (an unescaped backslash followed by u0000). */
-static bool has_nul_escape(const char *s, size_t len)
-{
-	for (size_t i = 0; i + 6 <= len; i++) {
-		size_t bs = 0;
-
-		if (s[i] != '\\' || s[i + 1] != 'u' || memcmp(s + i + 2, "0000", 4) != 0)
-			continue;
-		while (bs < i && s[i - 1 - bs] == '\\')
-			bs++;
-		if (bs % 2 == 0)
-			return true;
-	}
-	return false;
 }
 
 static void utc_now(char out[32])
@@ -214,7 +197,8 @@ void handle_ai_config_put(struct thread_ctx *ctx, struct request *req, struct re
 	struct ai_config cfg;
 	struct ai_config_patch patch;
 	cJSON *body = NULL, *out;
-	const char *param = NULL, *end = NULL, *what = "store";
+	struct strict_json_error jerr;
+	const char *param = NULL, *what = "store";
 	char err[AIGW_ERRLEN];
 	aigw_rc rc;
 
@@ -222,23 +206,10 @@ void handle_ai_config_put(struct thread_ctx *ctx, struct request *req, struct re
 	memset(&patch, 0, sizeof(patch));
 	err[0] = '\0';
 
-	if (!req->body || req->body_len == 0) {
-		response_error(resp, 400, NULL, NULL, "malformed JSON: the body is empty");
-		goto out;
-	}
-	if (strlen(req->body) != req->body_len) {
-		response_error(resp, 400, NULL, NULL, "malformed JSON: the body has a NUL byte");
-		goto out;
-	}
-	/* length + 1 so that require_null_terminated rejects trailing garbage */
-	body = cJSON_ParseWithLengthOpts(req->body, req->body_len + 1, &end, 1);
-	if (!body) {
-		size_t at = end && end >= req->body ? (size_t)(end - req->body) : 0;
-		response_error(resp, 400, NULL, NULL, "malformed JSON near byte %zu", at);
-		goto out;
-	}
-	if (has_nul_escape(req->body, req->body_len)) {
-		response_error(resp, 400, NULL, NULL, "JSON strings must not contain \\u0000");
+	/* The strict reader also refuses \u0000, which would cut a BYOK key short. */
+	if (strict_json_parse(req->body, req->body_len, &body, &jerr) != AIGW_OK) {
+		response_error(resp, 400, NULL, jerr.param[0] ? jerr.param : NULL, "%s",
+		               jerr.message);
 		goto out;
 	}
 	rc = ai_config_patch_parse(body, &patch, &param, err);

@@ -169,12 +169,6 @@ aigw_rc ai_config_patch_parse(const cJSON *body, struct ai_config_patch *p, cons
 	{
 		const char *name = f->string ? f->string : "";
 
-		for (const cJSON *g = body->child; g != f; g = g->next)
-			if (g->string && strcmp(g->string, name) == 0) {
-				*param = name;
-				rc = aigw_fail(err, AIGW_EINVAL, "field appears more than once");
-				goto out;
-			}
 		if (strcmp(name, F_DEFAULT) == 0)
 			rc = parse_default_model(f, p, param, err);
 		else if (strcmp(name, F_MAXTOK) == 0)

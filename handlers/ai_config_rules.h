@@ -31,8 +31,9 @@ struct ai_config_patch {
 	size_t byok_len;
 };
 
-/* Parses and checks one body. On AIGW_EINVAL, err says what is wrong and
- * *param names the offending field (or NULL). The patch borrows from body. */
+/* Checks one body, read by strict_json_parse (so no key appears twice). On
+ * AIGW_EINVAL, err says what is wrong and *param names the offending field
+ * (or NULL). The patch borrows from body. */
 aigw_rc ai_config_patch_parse(const cJSON *body, struct ai_config_patch *p, const char **param,
                               char *err);
 /* Applies p to cfg (which the caller owns) without touching BYOK fields,

@@ -251,7 +251,7 @@ static void finish_answer(struct chat *c, const struct upstream_response *up)
 	const char *body = c->answer.data ? c->answer.data : "";
 
 	if (up->status < 200 || up->status > 299) {
-		proxy_answer_upstream_error(c->resp, up, body, c->answer.len);
+		proxy_answer_upstream_error(c->resp, c->p, up, body, c->answer.len);
 		c->p->rec.status = c->resp->status;
 		return;
 	}

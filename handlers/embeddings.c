@@ -43,15 +43,42 @@ static bool read_format(const cJSON *body, enum vec_format *f, struct response *
 	return false;
 }
 
-static bool input_ok(const cJSON *body, struct response *resp)
+/* Checks input and counts the vectors it asks for: a string or one token
+ * array is one input; an array of strings or token arrays is one per item. */
+static bool input_ok(const cJSON *body, int *inputs, struct response *resp)
 {
 	const cJSON *in = cJSON_GetObjectItemCaseSensitive(body, "input");
 
-	if (cJSON_IsString(in) || (cJSON_IsArray(in) && cJSON_GetArraySize(in) > 0))
+	if (cJSON_IsString(in)) {
+		*inputs = 1;
 		return true;
+	}
+	if (cJSON_IsArray(in) && cJSON_GetArraySize(in) > 0) {
+		*inputs = cJSON_IsNumber(in->child) ? 1 : cJSON_GetArraySize(in);
+		return true;
+	}
 	response_error(resp, 400, NULL, "input",
 	               "input must be a string or a non-empty array of strings or token arrays");
 	return false;
+}
+
+/* True if the answer holds one vector per input. A 200 without them is a
+ * bad upstream answer, not an empty success. */
+static bool vectors_complete(const cJSON *answer, int inputs)
+{
+	const cJSON *data = cJSON_GetObjectItemCaseSensitive(answer, "data");
+	const cJSON *item;
+
+	if (!cJSON_IsArray(data) || cJSON_GetArraySize(data) != inputs)
+		return false;
+	cJSON_ArrayForEach(item, data)
+	{
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(item, "embedding");
+		if (!(cJSON_IsArray(e) && cJSON_GetArraySize(e) > 0) &&
+		    !(cJSON_IsString(e) && e->valuestring[0]))
+			return false;
+	}
+	return true;
 }
 
 /* A float array as base64 of little-endian float32. NULL if not an array
@@ -142,30 +169,34 @@ static int collect(void *arg, const char *bytes, size_t n)
 }
 
 static void answer(struct proxy *p, struct response *resp, const struct upstream_response *up,
-                   const struct buf *b, enum vec_format f)
+                   const struct buf *b, enum vec_format f, int inputs)
 {
 	const char *text = b->data ? b->data : "";
+	struct usage_numbers u;
 
 	if (up->status < 200 || up->status > 299) {
-		proxy_answer_upstream_error(resp, up, text, b->len);
+		proxy_answer_upstream_error(resp, p, up, text, b->len);
 		return;
 	}
 	cJSON *j = cJSON_ParseWithLength(text, b->len);
-	if (!cJSON_IsObject(j) || !convert_vectors(j, f)) {
-		cJSON_Delete(j);
-		response_error(resp, 502, NULL, NULL, "upstream answered malformed embeddings");
-		return;
-	}
 	const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
 	if (cJSON_IsString(model))
 		snprintf(p->rec.model_billed, sizeof(p->rec.model_billed), "%s",
 		         model->valuestring);
-	struct usage_numbers u;
+	/* What the upstream says it billed is recorded whatever the answer holds. */
 	usage_parse(cJSON_GetObjectItemCaseSensitive(j, "usage"), &u);
 	proxy_take_usage(p, &u);
 	if (up->generation_id[0])
 		response_header(resp, "x-generation-id", up->generation_id);
-	response_json(resp, (int)up->status, j);
+	if (!cJSON_IsObject(j) || !vectors_complete(j, inputs) || !convert_vectors(j, f)) {
+		/* Charged from the upstream's own figures only, never estimated. */
+		p->no_estimate = true;
+		response_error(resp, 502, NULL, NULL,
+		               "the upstream answered without one embedding per input (%d expected)",
+		               inputs);
+	} else {
+		response_json(resp, (int)up->status, j);
+	}
 	cJSON_Delete(j);
 }
 
@@ -175,13 +206,14 @@ void handle_embeddings(struct thread_ctx *ctx, struct request *req, struct respo
 	struct buf b;
 	struct upstream_response up;
 	enum vec_format f;
+	int inputs = 0;
 	char err[AIGW_ERRLEN] = "";
 	cJSON *body = NULL;
 
 	memset(&p, 0, sizeof(p));
 	buf_init(&b, ANSWER_MAX);
 	if (!proxy_parse_body(req, resp, &body) || !read_format(body, &f, resp) ||
-	    !input_ok(body, resp) || !proxy_begin(ctx, req, resp, body, "embeddings", &p))
+	    !input_ok(body, &inputs, resp) || !proxy_begin(ctx, req, resp, body, "embeddings", &p))
 		goto out;
 	cJSON_DeleteItemFromObjectCaseSensitive(body, "encoding_format");
 	cJSON_AddStringToObject(body, "encoding_format", "float");
@@ -196,7 +228,7 @@ void handle_embeddings(struct thread_ctx *ctx, struct request *req, struct respo
 		snprintf(p.rec.generation_id, sizeof(p.rec.generation_id), "%s", up.generation_id);
 	p.billable = rc == AIGW_OK && up.status >= 200 && up.status <= 299;
 	if (rc == AIGW_OK)
-		answer(&p, resp, &up, &b, f);
+		answer(&p, resp, &up, &b, f, inputs);
 	else
 		proxy_answer_transport_error(resp, rc, err);
 	p.rec.status = resp->status;

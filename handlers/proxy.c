@@ -18,6 +18,7 @@
 #include "credits.h"
 #include "log.h"
 #include "models.h"
+#include "strict_json.h"
 
 #define MODEL_MAX 256
 #define FWD_VALUE_MAX 512
@@ -27,17 +28,15 @@ static const int generation_backoff_ms[] = {200, 400, 800, 1600};
 
 bool proxy_parse_body(struct request *req, struct response *resp, cJSON **body)
 {
-	const char *end = NULL;
+	struct strict_json_error e;
 
 	*body = NULL;
 	if (!req->body || req->body_len == 0) {
 		response_error(resp, 400, NULL, NULL, "a JSON request body is required");
 		return false;
 	}
-	*body = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, false);
-	if (!*body) {
-		long at = end ? (long)(end - req->body) : 0;
-		response_error(resp, 400, NULL, NULL, "malformed JSON near byte %ld", at);
+	if (strict_json_parse(req->body, req->body_len, body, &e) != AIGW_OK) {
+		response_error(resp, 400, NULL, e.param[0] ? e.param : NULL, "%s", e.message);
 		return false;
 	}
 	if (!cJSON_IsObject(*body)) {
@@ -202,18 +201,58 @@ bool proxy_prepare_call(struct thread_ctx *ctx, struct response *resp, struct pr
 	return true;
 }
 
-void proxy_answer_upstream_error(struct response *resp, const struct upstream_response *up,
-                                 const char *body, size_t len)
+/* An error about the platform's own upstream account rather than the
+ * request: its key refused (401), its credits gone (402), or the account
+ * rate-limited by the upstream itself (a 429 without the provider_name that
+ * OpenRouter attaches when a model's provider is the one limiting). */
+static bool platform_account_error(long status, const cJSON *meta)
+{
+	if (status == 401 || status == 402)
+		return true;
+	return status == 429 && !cJSON_GetObjectItemCaseSensitive(meta, "provider_name");
+}
+
+/* Tells the tenant the provider is unavailable, without the account's
+ * details, and tells the operator loudly what to fix. */
+static void answer_platform_error(struct response *resp, const struct upstream_response *up,
+                                  const cJSON *msg, const char *request_id)
+{
+	const char *what = up->status == 401   ? "the upstream refused the platform key (upstream_key)"
+	                   : up->status == 402 ? "the platform's upstream account is out of credits"
+	                                       : "the platform's upstream account is rate-limited";
+
+	log_error("OPERATOR ACTION: %s: HTTP %ld \"%.200s\" (request %s); tenants get 503",
+	          what, up->status, cJSON_IsString(msg) ? msg->valuestring : "", request_id);
+	if (up->status == 429 && up->retry_after[0]) {
+		response_header(resp, "Retry-After", up->retry_after);
+	} else {
+		/* Nothing the app can do; a retry in a second would meet the same. */
+		response_header(resp, "x-should-retry", "false");
+	}
+	if (up->generation_id[0])
+		response_header(resp, "x-generation-id", up->generation_id);
+	response_error(resp, 503, NULL, NULL, "the AI provider is temporarily unavailable");
+}
+
+void proxy_answer_upstream_error(struct response *resp, const struct proxy *p,
+                                 const struct upstream_response *up, const char *body, size_t len)
 {
 	int status = (up->status >= 400 && up->status <= 599) ? (int)up->status : 502;
 	cJSON *parsed = body ? cJSON_ParseWithLength(body, len) : NULL;
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(parsed, "error");
 	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(e, "message");
 	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(e, "metadata");
-	cJSON *out = cJSON_CreateObject();
-	cJSON *oe = cJSON_AddObjectToObject(out, "error");
+	cJSON *out;
+	cJSON *oe;
 	char text[160];
 
+	if (!p->rec.is_byok && platform_account_error(up->status, meta)) {
+		answer_platform_error(resp, up, msg, p->rec.request_id);
+		cJSON_Delete(parsed);
+		return;
+	}
+	out = cJSON_CreateObject();
+	oe = cJSON_AddObjectToObject(out, "error");
 	if (cJSON_IsString(msg) && msg->valuestring[0]) {
 		cJSON_AddStringToObject(oe, "message", msg->valuestring);
 	} else {
@@ -345,7 +384,8 @@ void proxy_record(struct thread_ctx *ctx, struct proxy *p)
 {
 	char err[AIGW_ERRLEN];
 
-	if (p->rec.cost_source == COST_NONE && p->billable && !settle_from_generation(ctx, p))
+	if (p->rec.cost_source == COST_NONE && p->billable && !settle_from_generation(ctx, p) &&
+	    !p->no_estimate)
 		settle_from_price_table(ctx, p);
 	p->rec.duration_us = clock_us() - p->start_us;
 	aigw_rc rc = db_usage_record(ctx->db, &p->rec, err);

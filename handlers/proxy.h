@@ -35,6 +35,7 @@ struct proxy {
 	long long sent_bytes;
 	long long answer_bytes;
 	bool billable;       /* the upstream accepted the request (2xx) */
+	bool no_estimate;    /* unusable answer: charge what the upstream reported, no more */
 	char *upstream_body; /* the serialized request sent upstream */
 	/* Credits (credits_reserve): the reservation of a metered request,
 	 * settled by proxy_record, else released by proxy_end. */
@@ -63,9 +64,13 @@ bool proxy_prepare_call(struct thread_ctx *ctx, struct response *resp, struct pr
                         const cJSON *body, const char *path, long long completion_bound,
                         bool stream, struct upstream_request *rq);
 
-/* Answers a non-2xx upstream JSON body in our error shape with its status. */
-void proxy_answer_upstream_error(struct response *resp, const struct upstream_response *up,
-                                 const char *body, size_t len);
+/* Answers a non-2xx upstream JSON body in our error shape with its status;
+ * except that an error of the platform's own upstream account (its key
+ * refused, out of credits, rate-limited as a whole) is the operator's to fix
+ * and not the tenant's business: 503 "temporarily unavailable", logged. A
+ * BYOK request's errors always pass through: the tenant can fix those. */
+void proxy_answer_upstream_error(struct response *resp, const struct proxy *p,
+                                 const struct upstream_response *up, const char *body, size_t len);
 /* Answers a transport failure: 504 for timeouts, 502 otherwise. */
 void proxy_answer_transport_error(struct response *resp, aigw_rc rc, const char *err);
 

@@ -100,13 +100,17 @@ test('errors: 502 from upstream is InternalServerError', async () => {
   assert.equal(await upstreamCount(user, seq), 1, 'maxRetries 0: one upstream call');
 });
 
-test('errors: 402 from upstream is an APIError with status 402, not retried', async () => {
+// Through the gateway an upstream 402 on the platform key is the operator's
+// account, not the app's quota: a 503 the SDK is told not to retry.
+test('errors: 402 from upstream is not retried (503 through the gateway)', async () => {
   const user = tag('402');
   const seq = await simLastSeq();
-  // Default retries: the SDK must still not retry a 402.
+  // Default retries: the SDK must still not retry it.
+  const status = GATEWAY ? 503 : 402;
   const err = await rejectsWith(
-    chat({ user, sim: { scenario: 'error_402' } }, { maxRetries: 2 }), APIError, 402);
+    chat({ user, sim: { scenario: 'error_402' } }, { maxRetries: 2 }), APIError, status);
   assert.ok(!(err instanceof APIConnectionError));
+  if (GATEWAY) assert.ok(err instanceof InternalServerError);
   assert.equal(await upstreamCount(user, seq), 1, 'one upstream call');
 });
 

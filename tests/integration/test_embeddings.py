@@ -125,11 +125,11 @@ class EmbeddingsTest(gw.ProxyTest):
         self.assertEqual(usage["cost"], Decimal(call["cost"]))
         self.assertIs(body["usage"]["is_byok"], False)
 
-    def test_empty_data(self):
+    def test_empty_data_is_a_bad_upstream_answer(self):
         r = self.embed(self.ask(scenario="embeddings_empty", encoding_format="base64"))
-        body = self.assertOkJson(r)
-        self.assertEqual(body["data"], [], repr(body))
-        self.assertEqual(body["object"], "list")
+        err = self.assertError(r, 502)
+        self.assertIn("one embedding per input", err["message"])
+        self.assertEqual(err["type"], gw.ERROR_TYPES[502])
 
     def test_404_for_non_embedding_model(self):
         r = self.embed(self.ask(scenario="embeddings_404"))

@@ -223,10 +223,10 @@ class UsageAcceptanceTest(gw.ProxyTest):
         expect(chat(ask("fallback", models=[M_MINI, M_SONNET])), 200)
         expect(chat(ask("error_429")), 429)
         expect(chat(ask("error_500")), 500)
-        expect(chat(ask("error_402")), 402)
+        expect(chat(ask("error_402")), 503)  # the platform account's, not the app's
         expect(embed({"model": M_EMB, "input": "float please"}), 200)
         expect(embed({"model": M_EMB, "input": ["a", "bb"], "encoding_format": "base64"}), 200)
-        expect(embed({"model": M_EMB, "input": "nothing", "sim": "embeddings_empty"}), 200)
+        expect(embed({"model": M_EMB, "input": "nothing", "sim": "embeddings_empty"}), 502)
         expect(embed({"model": M_EMB, "input": "nope", "sim": "embeddings_404"}), 404)
         upstream = len(expect_status)
         for r, status in expect_status:

@@ -67,6 +67,10 @@ def error_answer(status, model, options):
     if metadata is None and status == 403:
         metadata = {"reasons": ["harassment"], "flagged_input": "[simulated flagged input]",
                     "provider_name": "OpenAI", "model_slug": model}
+    if metadata is None and status == 429:
+        # A model's provider limiting us; OpenRouter's own limits on a key
+        # come without provider_name (ask with "metadata": {}).
+        metadata = {"provider_name": "OpenAI", "raw": "simulated provider rate limit"}
     if metadata is None and status == 502:
         metadata = {"provider_name": "OpenAI", "raw": "simulated provider failure"}
     err = {"code": status, "message": message}

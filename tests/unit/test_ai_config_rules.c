@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "byok.h"
 #include "check.h"
 #include "error.h"
+#include "strict_json.h"
 
 struct row {
 	const char *body;
@@ -83,12 +85,19 @@ static const struct row rows[] = {
         {"{\"defaultModel\":\"a\",\"maxTokensPerRequest\":0}", AIGW_EINVAL, "maxTokensPerRequest"},
 };
 
+/* Reads text as the handler does: the strict reader first (it owns
+ * duplicate keys), then the rules. */
 static aigw_rc parse_text(const char *text, cJSON **json, struct ai_config_patch *p,
                           const char **param, char *err)
 {
-	*json = cJSON_Parse(text);
-	if (!*json)
-		abort();
+	static struct strict_json_error e;
+
+	memset(p, 0, sizeof(*p));
+	if (strict_json_parse(text, strlen(text), json, &e) != AIGW_OK) {
+		*param = e.param[0] ? e.param : NULL;
+		snprintf(err, AIGW_ERRLEN, "%s", e.message);
+		return AIGW_EINVAL;
+	}
 	return ai_config_patch_parse(*json, p, param, err);
 }
 
