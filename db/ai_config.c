@@ -13,6 +13,7 @@
 #include "apps.h"
 #include "db.h"
 #include "stmt.h"
+#include "tx.h"
 
 #define AI_CONFIG_COLS                                                                             \
 	"default_model, max_tokens_per_request, allowed_models, byok_sealed, byok_key_id, "        \
@@ -306,4 +307,38 @@ aigw_rc db_ai_config_reseal_byok(struct db *db, const char *app_id, int old_key_
 		               old_key_id);
 	q_end(&q);
 	return rc;
+}
+
+struct config_update {
+	const char *app_id;
+	ai_config_edit_fn edit;
+	void *arg;
+	struct ai_config *cfg;
+};
+
+static aigw_rc update_body(struct db *db, void *arg, char *err)
+{
+	struct config_update *u = arg;
+	bool write = false;
+	aigw_rc rc;
+
+	ai_config_free(u->cfg); /* what a lost run left */
+	rc = db_ai_config_get(db, u->app_id, true, u->cfg, err);
+	if (rc == AIGW_OK)
+		rc = u->edit(u->cfg, u->arg, &write, err);
+	if (rc != AIGW_OK || !write)
+		return rc;
+	rc = db_ai_config_put(db, u->app_id, u->cfg, err);
+	if (rc != AIGW_OK)
+		return rc;
+	ai_config_free(u->cfg);
+	return db_ai_config_get(db, u->app_id, false, u->cfg, err);
+}
+
+aigw_rc db_ai_config_update(struct db *db, const char *app_id, ai_config_edit_fn edit, void *arg,
+                            struct ai_config *cfg, char *err)
+{
+	struct config_update u = {app_id, edit, arg, cfg};
+
+	return db_tx_run(db, "ai config update", update_body, &u, err);
 }

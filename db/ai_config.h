@@ -41,6 +41,17 @@ aigw_rc db_ai_config_get(struct db *db, const char *app_id, bool for_update, str
  * set it to UTC_TIMESTAMP(6). c->updated_at and c->byok_updated_at are
  * ignored. AIGW_ENOTFOUND for an unknown app. */
 aigw_rc db_ai_config_put(struct db *db, const char *app_id, const struct ai_config *c, char *err);
+/* What an update does to the locked row: changes cfg in place and returns
+ * AIGW_OK, setting *write when there is something to store; any other code
+ * rolls the update back and is returned by db_ai_config_update. */
+typedef aigw_rc (*ai_config_edit_fn)(struct ai_config *cfg, void *arg, bool *write, char *err);
+/* In one transaction (db_tx_run, so edit may run again after a conflict):
+ * locks the app's row, loads it into cfg, calls edit, and when edit says so
+ * writes cfg (db_ai_config_put) and reloads into cfg what the database now
+ * holds. cfg: the caller frees it with ai_config_free, also after an error.
+ * AIGW_ENOTFOUND for an unknown app. */
+aigw_rc db_ai_config_update(struct db *db, const char *app_id, ai_config_edit_fn edit, void *arg,
+                            struct ai_config *cfg, char *err);
 /* For keyring rotation: calls fn for every sealed BYOK key (stops early if
  * fn returns non-zero). The app list is read first, so fn may use db,
  * including its own transactions. c is borrowed for the call. */

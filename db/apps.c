@@ -10,6 +10,7 @@
 
 #include "db.h"
 #include "stmt.h"
+#include "tx.h"
 
 static const char SQL_APP_INSERT[] =
         "INSERT INTO apps (id, name, plan_id, billing_anchor, created_at, updated_at) "
@@ -74,42 +75,46 @@ static aigw_rc plan_check(struct db *db, const char *plan, char *err)
 	return rc;
 }
 
-aigw_rc db_app_create(struct db *db, const char *id, const char *name, const char *plan, char *err)
+struct app_new {
+	const char *id;
+	const char *name;
+	const char *plan;
+};
+
+static aigw_rc app_create_body(struct db *db, void *arg, char *err)
 {
+	const struct app_new *a = arg;
 	struct q q;
 	aigw_rc rc;
 
-	if (!app_id_valid(id))
-		return aigw_fail(err, AIGW_EINVAL, "app id must match [A-Za-z0-9_-]{1,64}");
-	rc = db_begin(db, err);
+	rc = plan_check(db, a->plan, err);
 	if (rc != AIGW_OK)
 		return rc;
-	rc = plan_check(db, plan, err);
-	if (rc != AIGW_OK)
-		goto out;
-
 	q_init(&q, db, SQL_APP_INSERT);
-	q_in_str(&q, id);
-	q_in_str(&q, name);
-	q_in_str(&q, plan);
+	q_in_str(&q, a->id);
+	q_in_str(&q, a->name);
+	q_in_str(&q, a->plan);
 	rc = q_exec(&q, err);
 	q_end(&q);
 	if (rc == AIGW_EEXIST)
-		aigw_fail(err, rc, "app '%s' already exists", id);
+		aigw_fail(err, rc, "app '%s' already exists", a->id);
 	if (rc != AIGW_OK)
-		goto out;
+		return rc;
 
 	q_init(&q, db, SQL_APP_FIRST_PLAN);
-	q_in_str(&q, id);
+	q_in_str(&q, a->id);
 	rc = q_exec(&q, err);
 	q_end(&q);
-	if (rc != AIGW_OK)
-		goto out;
-	rc = db_commit(db, err);
 	return rc;
-out:
-	db_rollback(db);
-	return rc;
+}
+
+aigw_rc db_app_create(struct db *db, const char *id, const char *name, const char *plan, char *err)
+{
+	struct app_new a = {id, name, plan};
+
+	if (!app_id_valid(id))
+		return aigw_fail(err, AIGW_EINVAL, "app id must match [A-Za-z0-9_-]{1,64}");
+	return db_tx_run(db, "creating an app", app_create_body, &a, err);
 }
 
 static void app_bind_out(struct q *q, struct app *a)
@@ -193,42 +198,45 @@ static aigw_rc plan_switch(struct db *db, const char *id, const char *old, const
 	return rc;
 }
 
-aigw_rc db_app_set_plan(struct db *db, const char *id, const char *plan, char *err)
+struct plan_change {
+	const char *id;
+	const char *plan;
+};
+
+static aigw_rc set_plan_body(struct db *db, void *arg, char *err)
 {
+	const struct plan_change *c = arg;
 	char old[17], now[DB_TIME_LEN];
 	struct q q;
 	aigw_rc rc;
 
-	rc = db_begin(db, err);
-	if (rc != AIGW_OK)
-		return rc;
 	/* Locks the app row so concurrent plan changes queue up and the
 	 * history records each transition exactly once. */
 	q_init(&q, db, SQL_APP_PLAN_LOCK);
-	q_in_str(&q, id);
+	q_in_str(&q, c->id);
 	q_out_str(&q, old, sizeof old, NULL);
 	rc = q_one(&q, err);
 	q_end(&q);
 	if (rc == AIGW_ENOTFOUND)
-		aigw_fail(err, rc, "no app '%.64s'", id);
+		aigw_fail(err, rc, "no app '%.64s'", c->id);
 	if (rc != AIGW_OK)
-		goto out;
-	rc = plan_check(db, plan, err);
-	if (rc != AIGW_OK)
-		goto out;
-	if (strcmp(old, plan) == 0)
-		return db_commit(db, err); /* no change, no history row */
+		return rc;
+	rc = plan_check(db, c->plan, err);
+	if (rc != AIGW_OK || strcmp(old, c->plan) == 0)
+		return rc; /* no change, no history row */
 
 	q_init(&q, db, SQL_NOW);
 	q_out_time(&q, now, NULL);
 	rc = q_one(&q, err);
 	q_end(&q);
 	if (rc == AIGW_OK)
-		rc = plan_switch(db, id, old, plan, now, err);
-	if (rc != AIGW_OK)
-		goto out;
-	return db_commit(db, err);
-out:
-	db_rollback(db);
+		rc = plan_switch(db, c->id, old, c->plan, now, err);
 	return rc;
+}
+
+aigw_rc db_app_set_plan(struct db *db, const char *id, const char *plan, char *err)
+{
+	struct plan_change c = {id, plan};
+
+	return db_tx_run(db, "changing a plan", set_plan_body, &c, err);
 }

@@ -19,10 +19,7 @@
 #include "money.h"
 #include "period.h"
 #include "stmt.h"
-
-/* Tries of a credits transaction that lost a deadlock or a lock wait
- * (AIGW_ERETRY: InnoDB rolled it back), as db_usage_record does. */
-#define CREDITS_ATTEMPTS 3
+#include "tx.h"
 
 /* The app's plan, billing anchor and the database clock, in one read. The
  * locking variant holds the apps row shared until the end of the
@@ -293,18 +290,26 @@ static aigw_rc period_find(struct db *db, const char *app_id, const char *now_ov
 	return rc;
 }
 
+struct period_ask {
+	const char *app_id;
+	const char *now_override;
+	struct billing_period *out;
+};
+
+static aigw_rc period_current_body(struct db *db, void *arg, char *err)
+{
+	struct period_ask *a = arg;
+	char now[DB_TIME_LEN];
+
+	return period_find(db, a->app_id, a->now_override, false, a->out, now, err);
+}
+
 aigw_rc db_period_current(struct db *db, const char *app_id, const char *now_override,
                           struct billing_period *out, char *err)
 {
-	char now[DB_TIME_LEN];
-	aigw_rc rc;
-	int attempt;
+	struct period_ask a = {app_id, now_override, out};
 
-	for (attempt = 1;; attempt++) {
-		rc = period_find(db, app_id, now_override, false, out, now, err);
-		if (rc != AIGW_ERETRY || attempt >= CREDITS_ATTEMPTS)
-			return rc;
-	}
+	return db_tx_run(db, "finding the billing period", period_current_body, &a, err);
 }
 
 /* Removes the period's expired reservations and takes their sum out of
@@ -350,69 +355,65 @@ static aigw_rc release_expired(struct db *db, struct billing_period *p, const ch
 	return AIGW_OK;
 }
 
-/* One attempt of the reservation transaction; AIGW_ERETRY when it lost a
- * deadlock (rolled back). */
-static aigw_rc reserve_try(struct db *db, const char *app_id, const char *request_id,
-                           int64_t amount, int ttl_s, const char *now_override,
-                           struct reservation *out, struct billing_period *period,
-                           enum reserve_result *result, char *err)
+struct reserve_ask {
+	const char *app_id;
+	const char *request_id;
+	int64_t amount;
+	int ttl_s;
+	const char *now_override;
+	struct reservation *out;
+	struct billing_period *period;
+	enum reserve_result *result;
+};
+
+/* The reservation transaction's body (run again whole after a conflict, so
+ * it starts by clearing what a lost run wrote into the caller's structs). */
+static aigw_rc reserve_body(struct db *db, void *arg, char *err)
 {
+	struct reserve_ask *a = arg;
 	char now[DB_TIME_LEN], text[MONEY_TEXT_LEN];
 	struct q q;
 	aigw_rc rc;
 
-	rc = db_begin(db, err);
+	memset(a->out, 0, sizeof *a->out);
+	a->out->amount = a->amount;
+	*a->result = RESERVE_OK;
+	rc = period_find(db, a->app_id, a->now_override, true, a->period, now, err);
 	if (rc != AIGW_OK)
 		return rc;
-	rc = period_find(db, app_id, now_override, true, period, now, err);
+	a->out->period_id = a->period->id;
+	if (a->period->unlimited)
+		return AIGW_OK; /* nothing to guard: no row, nothing to settle but `used` */
+	rc = release_expired(db, a->period, now, err);
 	if (rc != AIGW_OK)
-		goto out;
-	out->period_id = period->id;
-	if (period->unlimited) {
-		/* Nothing to guard: no row, nothing to settle but `used`. */
-		*result = RESERVE_OK;
-		return db_commit(db, err);
-	}
-	rc = release_expired(db, period, now, err);
-	if (rc != AIGW_OK)
-		goto out;
+		return rc;
 
-	money_to_decimal(amount, text);
+	money_to_decimal(a->amount, text);
 	q_init(&q, db, SQL_PERIOD_RESERVE);
 	q_in_str(&q, text);
-	q_in_int(&q, period->id);
+	q_in_int(&q, a->period->id);
 	q_in_str(&q, text);
 	rc = q_exec(&q, err);
 	if (rc == AIGW_OK && q_affected(&q) == 0)
-		*result = RESERVE_EXHAUSTED;
+		*a->result = RESERVE_EXHAUSTED;
 	q_end(&q);
-	if (rc != AIGW_OK)
-		goto out;
-	if (*result == RESERVE_EXHAUSTED)
-		return db_commit(db, err); /* keeps the release of expired ones */
+	if (rc != AIGW_OK || *a->result == RESERVE_EXHAUSTED)
+		return rc; /* exhausted: commits the release of expired ones */
 
 	q_init(&q, db, SQL_RES_INSERT);
-	q_in_int(&q, period->id);
-	q_in_str(&q, app_id);
-	q_in_str(&q, request_id);
+	q_in_int(&q, a->period->id);
+	q_in_str(&q, a->app_id);
+	q_in_str(&q, a->request_id);
 	q_in_str(&q, text);
 	q_in_str(&q, now);
 	q_in_str(&q, now);
-	q_in_int(&q, ttl_s);
+	q_in_int(&q, a->ttl_s);
 	rc = q_exec(&q, err);
 	if (rc == AIGW_OK)
-		out->id = (long long)q_insert_id(&q);
+		a->out->id = (long long)q_insert_id(&q);
 	q_end(&q);
 	if (rc == AIGW_EEXIST)
-		aigw_fail(err, rc, "request %.40s already holds a reservation", request_id);
-	if (rc != AIGW_OK)
-		goto out;
-	rc = db_commit(db, err);
-	if (rc == AIGW_OK)
-		period->reserved += amount;
-	return rc;
-out:
-	db_rollback(db);
+		aigw_fail(err, rc, "request %.40s already holds a reservation", a->request_id);
 	return rc;
 }
 
@@ -421,24 +422,19 @@ aigw_rc db_credits_reserve(struct db *db, const char *app_id, const char *reques
                            struct reservation *out, struct billing_period *period,
                            enum reserve_result *result, char *err)
 {
+	struct reserve_ask a = {app_id, request_id, amount, ttl_s, now_override, out, period, result};
+	char what[80];
 	aigw_rc rc;
-	int attempt;
 
 	if (amount < 0 || ttl_s <= 0 || !request_id || !request_id[0])
 		return aigw_fail(err, AIGW_EINVAL,
 		                 "reservation: needs a request id, amount >= 0 and ttl > 0");
-	for (attempt = 1;; attempt++) {
-		memset(out, 0, sizeof *out);
-		out->amount = amount;
-		*result = RESERVE_OK;
-		rc = reserve_try(db, app_id, request_id, amount, ttl_s, now_override, out, period,
-		                 result, err);
-		if (rc != AIGW_ERETRY || attempt >= CREDITS_ATTEMPTS)
-			break;
-		log_warn("reservation of request %s: %s; trying again", request_id, err);
-	}
+	snprintf(what, sizeof(what), "reservation of request %.40s", request_id);
+	rc = db_tx_run(db, what, reserve_body, &a, err);
 	if (rc != AIGW_OK)
 		memset(out, 0, sizeof *out);
+	else if (out->id > 0)
+		period->reserved += amount;
 	return rc;
 }
 
@@ -485,38 +481,28 @@ aigw_rc db_period_lock(struct db *db, long long period_id, char *err)
 	return rc;
 }
 
-static aigw_rc release_try(struct db *db, const struct reservation *r, char *err)
+static aigw_rc release_body(struct db *db, void *arg, char *err)
 {
+	const struct reservation *r = arg;
 	bool found;
 	aigw_rc rc;
 
-	rc = db_begin(db, err);
-	if (rc != AIGW_OK)
-		return rc;
 	/* Period first, as everywhere (lock order in the file comment). */
 	rc = db_period_lock(db, r->period_id, err);
 	if (rc == AIGW_ENOTFOUND)
 		rc = AIGW_OK; /* a bad period id: the reservation's own is used */
 	if (rc == AIGW_OK)
 		rc = db_credits_unreserve(db, r->id, &found, err);
-	if (rc != AIGW_OK) {
-		db_rollback(db);
-		return rc;
-	}
-	return db_commit(db, err);
+	return rc;
 }
 
 aigw_rc db_credits_release(struct db *db, const struct reservation *r, char *err)
 {
-	aigw_rc rc;
-	int attempt;
+	char what[64];
 
 	if (!r || r->id <= 0)
 		return AIGW_OK; /* nothing was reserved (unlimited period) */
-	for (attempt = 1;; attempt++) {
-		rc = release_try(db, r, err);
-		if (rc != AIGW_ERETRY || attempt >= CREDITS_ATTEMPTS)
-			return rc;
-		log_warn("release of reservation %lld: %s; trying again", r->id, err);
-	}
+	snprintf(what, sizeof(what), "release of reservation %lld", r->id);
+	/* The body only reads r. */
+	return db_tx_run(db, what, release_body, (void *)r, err);
 }

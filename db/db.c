@@ -312,12 +312,22 @@ aigw_rc db_commit(struct db *db, char *err)
 	if (mysql_commit(db->conn) == 0)
 		return AIGW_OK;
 	e = mysql_errno(db->conn);
-	rc = aigw_fail(err, AIGW_EDB, "database: commit failed (%u): %s", e, mysql_error(db->conn));
+	if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT)
+		rc = aigw_fail(err, AIGW_ERETRY, "database: transient conflict at commit (%u): %s",
+		               e, mysql_error(db->conn));
+	else
+		rc = aigw_fail(err, AIGW_EDB, "database: commit failed (%u): %s", e,
+		               mysql_error(db->conn));
 	if (db_errno_gone(e))
 		db_drop(db);
 	else
 		mysql_rollback(db->conn);
 	return rc;
+}
+
+bool db_connected(const struct db *db)
+{
+	return db->conn != NULL;
 }
 
 void db_rollback(struct db *db)

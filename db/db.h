@@ -21,8 +21,14 @@ struct db *db_new(const struct aigw_conf *conf);
 void db_free(struct db *db);
 /* Connects if needed and checks the server answers. */
 aigw_rc db_ping(struct db *db, char *err);
+/* Transaction control, for db_tx_run (tx.h) only: the store's functions
+ * run their transactions through it. db_commit reports a lock conflict
+ * found at commit as AIGW_ERETRY. */
 aigw_rc db_begin(struct db *db, char *err);
 aigw_rc db_commit(struct db *db, char *err);
 void db_rollback(struct db *db);
+/* False once the connection is gone (dropped after a lost server), until
+ * the next statement reconnects. */
+bool db_connected(const struct db *db);
 
 #endif

@@ -1,6 +1,7 @@
 # db/: MariaDB access (libaigw_db.a) and the aigw-admin CLI.
 libaigw_db_a_SOURCES += \
 	db/db.c db/db.h \
+	db/tx.c db/tx.h \
 	db/stmt.c db/stmt.h \
 	db/apps.c db/apps.h \
 	db/api_keys.c db/api_keys.h \

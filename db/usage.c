@@ -7,18 +7,17 @@
 #include "config.h"
 #include "usage.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "credits.h"
 #include "db.h"
 #include "log.h"
 #include "stmt.h"
+#include "tx.h"
 
 /* Two first requests of an app/day/model can deadlock on the new rollup
- * row's gap lock; InnoDB then rolls the transaction back and it is run again,
- * this many times in all. (A lock wait timeout is not retried: it already
- * took innodb_lock_wait_timeout.) */
-#define USAGE_ATTEMPTS 3
+ * row's gap lock; db_tx_run then runs the transaction again. */
 
 static const char SQL_USAGE_INSERT[] =
         "INSERT INTO usage_requests (request_id, app_id, key_id, endpoint, model_requested, "
@@ -187,18 +186,15 @@ static aigw_rc rollup(struct db *db, const char *sql, const char *request_id, ch
 	return rc;
 }
 
-/* One attempt of the transaction; AIGW_ERETRY when it lost a deadlock. */
-static aigw_rc usage_try(struct db *db, const struct usage_record *u, char *err)
+/* The transaction body: the row, both rollups, the settlement. */
+static aigw_rc usage_body(struct db *db, void *arg, char *err)
 {
+	const struct usage_record *u = arg;
 	char cost[MONEY_TEXT_LEN];
 	struct q q;
 	aigw_rc rc;
 
 	money_to_decimal(u->cost, cost);
-	rc = db_begin(db, err);
-	if (rc != AIGW_OK)
-		return rc;
-
 	q_init(&q, db, SQL_USAGE_INSERT);
 	q_in_str(&q, u->request_id);
 	q_in_str(&q, u->app_id);
@@ -227,34 +223,25 @@ static aigw_rc usage_try(struct db *db, const struct usage_record *u, char *err)
 	else if (rc == AIGW_ENOTFOUND)
 		aigw_fail(err, rc, "usage: no app '%.64s'", u->app_id);
 	if (rc != AIGW_OK)
-		goto out;
+		return rc;
 
 	rc = rollup(db, SQL_USAGE_ROLLUP, u->request_id, err);
 	if (rc == AIGW_OK)
 		rc = rollup(db, SQL_USAGE_ROLLUP_MONTHLY, u->request_id, err);
 	if (rc != AIGW_OK)
-		goto out;
-	rc = usage_settle(db, u, cost, err);
-	if (rc != AIGW_OK)
-		goto out;
-	return db_commit(db, err);
-out:
-	db_rollback(db);
-	return rc;
+		return rc;
+	return usage_settle(db, u, cost, err);
 }
 
 aigw_rc db_usage_record(struct db *db, const struct usage_record *u, char *err)
 {
+	char what[80];
 	aigw_rc rc;
-	int attempt;
 
 	rc = usage_check(u, err);
 	if (rc != AIGW_OK)
 		return rc;
-	for (attempt = 1;; attempt++) {
-		rc = usage_try(db, u, err);
-		if (rc != AIGW_ERETRY || attempt >= USAGE_ATTEMPTS)
-			return rc;
-		log_warn("usage of request %s: %s; trying again", u->request_id, err);
-	}
+	snprintf(what, sizeof(what), "usage of request %.40s", u->request_id);
+	/* The body only reads u: the cast drops a const db_tx_run cannot carry. */
+	return db_tx_run(db, what, usage_body, (void *)u, err);
 }

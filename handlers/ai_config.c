@@ -1,7 +1,7 @@
 /* GET and PUT /v1/{app}/ai/config. PUT validates the whole body before
- * touching the database, then reads the row FOR UPDATE, merges, seals a new
- * BYOK key under the current keyring key and writes, all in one transaction:
- * nothing is stored when any rule fails. The BYOK key in clear lives only in
+ * touching the database, then, inside the store's one transaction
+ * (db_ai_config_update), merges into the locked row and seals a new BYOK key
+ * under the current keyring key: nothing is stored when any rule fails. The BYOK key in clear lives only in
  * the request body and the parsed JSON, both wiped before returning. */
 #include "config.h"
 
@@ -19,7 +19,6 @@
 #include "ai_config_rules.h"
 #include "byok.h"
 #include "context.h"
-#include "db.h"
 #include "error.h"
 #include "keyring.h"
 #include "log.h"
@@ -128,68 +127,45 @@ static bool patch_is_noop(const struct ai_config_patch *p)
 	       p->allowed_op == PATCH_KEEP && p->byok_op == PATCH_KEEP;
 }
 
-/* Inside the transaction: seals or clears the BYOK key as p says, writes
- * cfg, and reloads into cfg what the database now holds (its own timestamps
- * included). On failure *what names the step, for the status and the log. */
-static aigw_rc write_config(struct thread_ctx *ctx, const char *app_id,
-                            const struct ai_config_patch *p, struct ai_config *cfg,
-                            const char **what, char *err)
+struct put_edit {
+	struct thread_ctx *ctx;
+	const char *app_id;
+	const struct ai_config_patch *patch;
+	const char *what;  /* the failing step: "rules", "seal", else the store */
+	const char *param; /* with "rules": the refused field */
+};
+
+/* Applied to the locked row inside the store's transaction: the rules, then
+ * the BYOK key sealed or cleared as the patch says. */
+static aigw_rc put_edit(struct ai_config *cfg, void *arg, bool *write, char *err)
 {
+	struct put_edit *e = arg;
+	const struct ai_config_patch *p = e->patch;
 	char now[32];
 	aigw_rc rc;
 
+	e->what = "rules";
+	e->param = NULL;
+	rc = ai_config_patch_apply(cfg, p, &e->param, err);
+	if (rc != AIGW_OK)
+		return rc;
+	/* `{}` writes nothing, so updatedAt does not move */
+	*write = !patch_is_noop(p);
+	e->what = "store";
+	if (!*write)
+		return AIGW_OK;
 	utc_now(now);
 	if (p->byok_op == PATCH_SET) {
-		*what = "seal";
-		rc = byok_store(ctx, app_id, p, cfg, now, err);
+		e->what = "seal";
+		rc = byok_store(e->ctx, e->app_id, p, cfg, now, err);
 		if (rc != AIGW_OK)
 			return rc;
+		e->what = "store";
 	} else if (p->byok_op == PATCH_CLEAR) {
 		byok_clear(cfg);
 	}
 	snprintf(cfg->updated_at, sizeof(cfg->updated_at), "%s", now);
-	*what = "store";
-	rc = db_ai_config_put(ctx->db, app_id, cfg, err);
-	if (rc != AIGW_OK)
-		return rc;
-	*what = "reload";
-	ai_config_free(cfg);
-	return db_ai_config_get(ctx->db, app_id, false, cfg, err);
-}
-
-/* Lock conflicts (two first PUTs of neighbouring apps may deadlock on the
- * index gap) are retried this many times in all. */
-#define PUT_ATTEMPTS 3
-
-/* One attempt of the PUT transaction: lock and load the row, apply the patch,
- * write, commit. On failure the transaction is rolled back, *what names the
- * step ("rules" for a refused patch, with *param) and err says why. */
-static aigw_rc put_attempt(struct thread_ctx *ctx, const char *app_id,
-                           const struct ai_config_patch *patch, struct ai_config *cfg,
-                           const char **what, const char **param, char *err)
-{
-	aigw_rc rc;
-
-	*what = "begin";
-	rc = db_begin(ctx->db, err);
-	if (rc != AIGW_OK)
-		return rc;
-	*what = "load";
-	rc = db_ai_config_get(ctx->db, app_id, true, cfg, err);
-	if (rc == AIGW_OK) {
-		*what = "rules";
-		rc = ai_config_patch_apply(cfg, patch, param, err);
-	}
-	/* `{}` writes nothing, so updatedAt does not move */
-	if (rc == AIGW_OK && !patch_is_noop(patch))
-		rc = write_config(ctx, app_id, patch, cfg, what, err);
-	if (rc == AIGW_OK) {
-		*what = "commit";
-		rc = db_commit(ctx->db, err);
-	}
-	if (rc != AIGW_OK)
-		db_rollback(ctx->db);
-	return rc;
+	return AIGW_OK;
 }
 
 void handle_ai_config_put(struct thread_ctx *ctx, struct request *req, struct response *resp)
@@ -198,7 +174,7 @@ void handle_ai_config_put(struct thread_ctx *ctx, struct request *req, struct re
 	struct ai_config_patch patch;
 	cJSON *body = NULL, *out;
 	struct strict_json_error jerr;
-	const char *param = NULL, *what = "store";
+	const char *param = NULL;
 	char err[AIGW_ERRLEN];
 	aigw_rc rc;
 
@@ -218,22 +194,16 @@ void handle_ai_config_put(struct thread_ctx *ctx, struct request *req, struct re
 		goto out;
 	}
 
-	for (int attempt = 1;; attempt++) {
-		ai_config_free(&cfg);
-		memset(&cfg, 0, sizeof(cfg));
-		rc = put_attempt(ctx, req->app_id, &patch, &cfg, &what, &param, err);
-		if (rc != AIGW_ERETRY || attempt >= PUT_ATTEMPTS)
-			break;
-		log_warn("ai config: %s lost a lock conflict (%s); trying again", req->app_id, err);
-	}
+	struct put_edit edit = {ctx, req->app_id, &patch, "store", NULL};
+	rc = db_ai_config_update(ctx->db, req->app_id, put_edit, &edit, &cfg, err);
 	if (rc != AIGW_OK) {
-		if (strcmp(what, "rules") == 0) {
-			response_error(resp, 400, NULL, param, "%s", err);
-		} else if (strcmp(what, "seal") == 0) {
+		if (strcmp(edit.what, "rules") == 0) {
+			response_error(resp, 400, NULL, edit.param, "%s", err);
+		} else if (strcmp(edit.what, "seal") == 0) {
 			log_error("ai config: cannot seal the BYOK key: %s", err);
 			response_error(resp, 500, NULL, NULL, "cannot store the BYOK key");
 		} else {
-			db_failure(resp, rc, what, err);
+			db_failure(resp, rc, "store", err);
 		}
 		goto out;
 	}

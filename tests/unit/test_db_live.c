@@ -1,5 +1,5 @@
 /* db/ against a real MariaDB: migrations, apps, keys, ai_config, transactions
- * and reconnecting after the connection is killed. Runs only when
+ * and their retry policy (tx.h), and reconnecting after the connection is killed. Runs only when
  * $AIGW_TEST_CONFIG names an aigw.conf of a scratch database (it migrates it
  * and adds apps named t_<random>); otherwise it exits 77 (skipped) silently. */
 #include "config.h"
@@ -19,6 +19,7 @@
 #include "db.h"
 #include "migrate.h"
 #include "stmt.h"
+#include "tx.h"
 
 static struct aigw_conf conf;
 static struct db *db;
@@ -265,6 +266,105 @@ static void test_no_retry_inside_transaction(void)
 	CHECK_INT(db_app_get(db, app_id, &a, err), AIGW_OK);
 }
 
+/* A transaction body that stores `value` as the app's token cap, then fails
+ * as told: with fail_rc on its first fail_times runs, or by losing its
+ * connection (killed from outside) on the first kill_times runs. */
+struct tx_probe {
+	int calls;
+	int fail_times;
+	aigw_rc fail_rc;
+	int kill_times;
+	int value;
+};
+
+static aigw_rc probe_body(struct db *d, void *arg, char *err)
+{
+	struct tx_probe *p = arg;
+	struct ai_config c;
+	aigw_rc rc;
+
+	p->calls++;
+	rc = db_ai_config_get(d, app_id, true, &c, err);
+	if (rc == AIGW_OK) {
+		c.max_tokens_per_request = p->value;
+		rc = db_ai_config_put(d, app_id, &c, err);
+	}
+	ai_config_free(&c);
+	if (rc != AIGW_OK)
+		return rc;
+	if (p->calls <= p->kill_times) {
+		kill_connection(d);
+		rc = db_ai_config_get(d, app_id, false, &c, err);
+		ai_config_free(&c);
+		return rc;
+	}
+	if (p->calls <= p->fail_times)
+		return aigw_fail(err, p->fail_rc, "simulated failure %d", p->calls);
+	return AIGW_OK;
+}
+
+/* The token cap stored now, read on a fresh connection. */
+static int stored_cap(void)
+{
+	char err[AIGW_ERRLEN];
+	struct db *other = db_new(&conf);
+	struct ai_config c;
+	int v = -1;
+
+	if (db_ai_config_get(other, app_id, false, &c, err) == AIGW_OK)
+		v = c.max_tokens_per_request;
+	ai_config_free(&c);
+	db_free(other);
+	return v;
+}
+
+static void tx_retries_lock_conflicts(void)
+{
+	char err[AIGW_ERRLEN];
+	struct tx_probe p = {.fail_times = 2, .fail_rc = AIGW_ERETRY, .value = 11};
+
+	CHECK_INT(db_tx_run(db, "probe", probe_body, &p, err), AIGW_OK);
+	CHECK_INT(p.calls, 3);
+	CHECK_INT(stored_cap(), 11);
+}
+
+static void tx_gives_up_after_the_attempts(void)
+{
+	char err[AIGW_ERRLEN];
+	struct tx_probe p = {.fail_times = 1000, .fail_rc = AIGW_ERETRY, .value = 12};
+
+	CHECK_INT(db_tx_run(db, "probe", probe_body, &p, err), AIGW_ERETRY);
+	CHECK_INT(p.calls, DB_TX_ATTEMPTS);
+	CHECK_INT(stored_cap(), 11); /* every run rolled back */
+}
+
+static void tx_other_failures_roll_back_once(void)
+{
+	char err[AIGW_ERRLEN];
+	struct tx_probe p = {.fail_times = 1000, .fail_rc = AIGW_EINVAL, .value = 13};
+
+	CHECK_INT(db_tx_run(db, "probe", probe_body, &p, err), AIGW_EINVAL);
+	CHECK_INT(p.calls, 1);
+	CHECK(strstr(err, "simulated failure 1") != NULL);
+	CHECK_INT(stored_cap(), 11);
+}
+
+static void tx_runs_again_after_a_lost_connection(void)
+{
+	char err[AIGW_ERRLEN];
+	struct tx_probe p = {.kill_times = 1, .value = 14};
+
+	CHECK_INT(db_tx_run(db, "probe", probe_body, &p, err), AIGW_OK);
+	CHECK_INT(p.calls, 2);
+	CHECK_INT(stored_cap(), 14);
+
+	/* Only once: a connection lost twice is an outage, not a blip. */
+	p = (struct tx_probe){.kill_times = 1000, .value = 15};
+	CHECK_INT(db_tx_run(db, "probe", probe_body, &p, err), AIGW_EDB);
+	CHECK_INT(p.calls, 2);
+	CHECK_INT(stored_cap(), 14);
+}
+
 int main(void)
 {
 	int setup;
@@ -284,6 +384,10 @@ int main(void)
 	RUN(test_rollback_discards);
 	RUN(test_reconnects_after_kill);
 	RUN(test_no_retry_inside_transaction);
+	RUN(tx_retries_lock_conflicts);
+	RUN(tx_gives_up_after_the_attempts);
+	RUN(tx_other_failures_roll_back_once);
+	RUN(tx_runs_again_after_a_lost_connection);
 
 	db_free(db);
 	conf_free(&conf);

@@ -1,0 +1,69 @@
+/* db_tx_run (see tx.h): begin, body, commit or roll back, and the retry
+ * policy for lock conflicts and lost connections, in one place. */
+#include "config.h"
+
+#include "tx.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "clock.h"
+#include "db.h"
+#include "log.h"
+
+/* Per-thread jitter state: rand() shares state across threads. */
+static __thread unsigned int jitter_seed;
+
+static void backoff(int attempt)
+{
+	long base_ms = (long)DB_TX_BACKOFF_MS << (attempt - 1);
+	long wait_us;
+	struct timespec ts;
+
+	if (jitter_seed == 0)
+		jitter_seed = (unsigned int)clock_us() | 1u;
+	/* [base/2, 3 base/2) */
+	wait_us = base_ms * 500 + (long)(rand_r(&jitter_seed) % (unsigned int)(base_ms * 1000));
+	ts.tv_sec = wait_us / 1000000;
+	ts.tv_nsec = (wait_us % 1000000) * 1000;
+	nanosleep(&ts, NULL);
+}
+
+/* One run; *began says whether the transaction was opened at all. */
+static aigw_rc run_once(struct db *db, db_tx_body body, void *arg, bool *began, char *err)
+{
+	aigw_rc rc = db_begin(db, err);
+
+	*began = rc == AIGW_OK;
+	if (rc != AIGW_OK)
+		return rc;
+	rc = body(db, arg, err);
+	if (rc == AIGW_OK)
+		return db_commit(db, err);
+	db_rollback(db);
+	return rc;
+}
+
+aigw_rc db_tx_run(struct db *db, const char *what, db_tx_body body, void *arg, char *err)
+{
+	bool reconnected = false, began;
+	aigw_rc rc;
+
+	for (int attempt = 1;; attempt++) {
+		rc = run_once(db, body, arg, &began, err);
+		if (rc == AIGW_ERETRY && attempt < DB_TX_ATTEMPTS) {
+			log_warn("%s: %s; trying again", what, err);
+			backoff(attempt);
+			continue;
+		}
+		/* The connection died inside the transaction (not: the server
+		 * cannot be reached at all): once more, on a new one. */
+		if (rc == AIGW_EDB && began && !reconnected && !db_connected(db)) {
+			reconnected = true;
+			log_warn("%s: %s; trying again on a new connection", what, err);
+			continue;
+		}
+		return rc;
+	}
+}

@@ -1,0 +1,35 @@
+/* The one way to run a transaction, and the one retry policy for the store.
+ *
+ * A transaction body runs between START TRANSACTION and COMMIT; it returns
+ * AIGW_OK to commit, anything else to roll back. What is run again:
+ * - a lost lock conflict (AIGW_ERETRY: deadlock 1213, lock wait timeout
+ *   1205, also when the server reports them at COMMIT, as Galera does for a
+ *   failed certification): rolled back and the whole body run again, up to
+ *   DB_TX_ATTEMPTS runs in all, after a jittered backoff (DB_TX_BACKOFF_MS
+ *   doubling, each wait drawn from [1/2, 3/2) of it) so racing peers part;
+ * - a connection lost inside the transaction (server restart, kill): the
+ *   work died with the connection, so the body is run once more on a new
+ *   one. Bodies must therefore be safe to run twice: every one in the store
+ *   either writes a row with a unique request id (a second run meets
+ *   AIGW_EEXIST) or sets absolute values.
+ * Outside transactions, db.c reconnects and repeats a single statement once.
+ * Nothing but the store's own functions opens a transaction. */
+#ifndef AIGW_DB_TX_H
+#define AIGW_DB_TX_H
+
+#include "error.h"
+
+struct db;
+
+#define DB_TX_ATTEMPTS 4
+#define DB_TX_BACKOFF_MS 10
+
+/* What a transaction does; arg is the caller's. err as everywhere. */
+typedef aigw_rc (*db_tx_body)(struct db *db, void *arg, char *err);
+
+/* Runs body in a transaction under the policy above; what names it in the
+ * log lines of retries ("usage of req_..."). Returns body's code, the
+ * commit's, or the last attempt's AIGW_ERETRY / AIGW_EDB. */
+aigw_rc db_tx_run(struct db *db, const char *what, db_tx_body body, void *arg, char *err);
+
+#endif
