@@ -14,8 +14,7 @@ libaigw_fcgi_a_SOURCES += \
 	fcgi/body.c fcgi/body.h \
 	fcgi/utf8.c fcgi/utf8.h \
 	fcgi/strict_json.c fcgi/strict_json.h \
-	fcgi/clock.h \
-	fcgi/context.h
+	fcgi/clock.h
 
 bin_PROGRAMS += aigw.fcgi
 aigw_fcgi_SOURCES = fcgi/main.c \

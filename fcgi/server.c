@@ -161,7 +161,7 @@ static void *thread_main(void *arg)
 {
 	struct worker_thread *t = arg;
 	struct worker *w = t->w;
-	struct thread_ctx ctx;
+	struct thread_ctx *ctx;
 	FCGX_Request fr;
 	sigset_t wake;
 
@@ -170,10 +170,7 @@ static void *thread_main(void *arg)
 	sigemptyset(&wake);
 	sigaddset(&wake, WAKE_SIGNAL);
 
-	memset(&ctx, 0, sizeof(ctx));
-	ctx.conf = w->o->conf;
-	ctx.keyring = w->o->keyring;
-	ctx.db = db_new(w->o->conf);
+	ctx = thread_ctx_new(w->o->conf, w->o->keyring);
 
 	FCGX_InitRequest(&fr, w->o->listen_fd, 0);
 	for (;;) {
@@ -200,13 +197,11 @@ static void *thread_main(void *arg)
 			break;
 		}
 		atomic_store(&t->state, TS_BUSY);
-		handle_request(&ctx, &fr);
+		handle_request(ctx, &fr);
 		FCGX_Finish_r(&fr);
 	}
 	FCGX_Free(&fr, 1);
-	auth_cache_free(&ctx);
-	upstream_free(ctx.upstream);
-	db_free(ctx.db);
+	thread_ctx_free(ctx);
 	atomic_store(&t->state, TS_DONE);
 	return NULL;
 }

@@ -82,10 +82,8 @@ static void cache_put(struct thread_ctx *ctx, const unsigned char *hash, const s
 	struct auth_cache_entry *slot = NULL;
 	int64_t now = clock_us() / 1000;
 
-	if (!c) {
-		c = xcalloc(1, sizeof(*c));
-		ctx->auth_cache = c;
-	}
+	if (!c)
+		return; /* a context without a cache */
 	/* a free or expired slot, else the one closest to expiry */
 	for (int i = 0; i < AUTH_CACHE_SLOTS; i++) {
 		struct auth_cache_entry *e = &c->e[i];
@@ -105,13 +103,17 @@ static void cache_put(struct thread_ctx *ctx, const unsigned char *hash, const s
 	slot->expires_ms = now + (int64_t)ttl_s * 1000;
 }
 
-void auth_cache_free(struct thread_ctx *ctx)
+struct auth_cache *auth_cache_new(void)
 {
-	if (!ctx || !ctx->auth_cache)
+	return xcalloc(1, sizeof(struct auth_cache));
+}
+
+void auth_cache_free(struct auth_cache *c)
+{
+	if (!c)
 		return;
-	sodium_memzero(ctx->auth_cache, sizeof(struct auth_cache));
-	free(ctx->auth_cache);
-	ctx->auth_cache = NULL;
+	sodium_memzero(c, sizeof(*c));
+	free(c);
 }
 
 /* Finds the token inside "Bearer <token>": scheme case-insensitive, one or

@@ -27,7 +27,8 @@ enum auth_result {
 /* Checks the request's bearer token; on AUTH_OK fills req->key_id,
  * req->key_role and *key_app_id (65 bytes). */
 enum auth_result auth_check(struct thread_ctx *ctx, struct request *req, char *key_app_id);
-/* Frees this thread's cache (ctx->auth_cache). */
-void auth_cache_free(struct thread_ctx *ctx);
+/* A thread's key cache (thread_ctx_new makes it); free wipes it. */
+struct auth_cache *auth_cache_new(void);
+void auth_cache_free(struct auth_cache *c);
 
 #endif

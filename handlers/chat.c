@@ -31,6 +31,7 @@ struct chat {
 	bool want_stream;
 	bool relaying; /* SSE started towards the client */
 	bool saw_done;
+	bool saw_model; /* the answer named the model it was served by */
 	bool saw_error_event;
 	bool stopped_by_us; /* we aborted the upstream (client gone, bad event) */
 	struct buf answer;  /* non-streamed answer */
@@ -79,23 +80,24 @@ static void inspect_answer(struct chat *c, const cJSON *j)
 	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(j, "choices");
 	const cJSON *ch;
 
-	if (cJSON_IsString(model) && !c->p->rec.model_billed[0])
-		snprintf(c->p->rec.model_billed, sizeof(c->p->rec.model_billed), "%s",
-		         model->valuestring);
+	if (cJSON_IsString(model)) {
+		proxy_note_model_billed(c->p, model->valuestring);
+		c->saw_model = true;
+	}
 	if (cJSON_IsObject(usage)) {
 		struct usage_numbers u;
 		usage_parse(usage, &u);
-		proxy_take_usage(c->p, &u);
+		proxy_note_usage(c->p, &u);
 	}
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
 	if (cJSON_IsObject(e)) {
 		/* a mid-stream error: numeric code, or "server_error" and such */
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(e, "code");
 		c->saw_error_event = true;
-		c->p->rec.status = (cJSON_IsNumber(code) && code->valuedouble >= 400 &&
-		                    code->valuedouble <= 599)
-		                           ? (int)code->valuedouble
-		                           : 502;
+		proxy_note_status(c->p, (cJSON_IsNumber(code) && code->valuedouble >= 400 &&
+		                         code->valuedouble <= 599)
+		                                ? (int)code->valuedouble
+		                                : 502);
 	}
 	cJSON_ArrayForEach(ch, choices)
 	{
@@ -121,7 +123,7 @@ static void stream_error(struct chat *c, int code, const char *message)
 	cJSON_free(text);
 	cJSON_Delete(o);
 	if (!c->saw_error_event)
-		c->p->rec.status = code;
+		proxy_note_status(c->p, code);
 }
 
 static int relay_event(void *arg, enum sse_kind kind, const char *text, size_t len)
@@ -135,18 +137,15 @@ static int relay_event(void *arg, enum sse_kind kind, const char *text, size_t l
 		c->saw_done = true;
 		rc = response_sse_data(c->resp, text, len);
 	} else {
-		if (!c->p->rec.ttft_us)
-			c->p->rec.ttft_us = clock_us() - c->p->start_us;
 		/* Parse only the events that carry what we record; content chunks
 		 * go through untouched. */
-		if (!c->p->rec.model_billed[0] || strstr(text, "\"usage\"") ||
-		    strstr(text, "\"error\"")) {
+		if (!c->saw_model || strstr(text, "\"usage\"") || strstr(text, "\"error\"")) {
 			cJSON *j = cJSON_ParseWithLength(text, len);
 			if (j)
 				inspect_answer(c, j);
 			cJSON_Delete(j);
 		}
-		c->p->answer_bytes += (long long)len;
+		proxy_note_answer(c->p, len, true);
 		rc = response_sse_data(c->resp, text, len);
 	}
 	c->last_write_us = c->last_keepalive_us = clock_us();
@@ -157,17 +156,14 @@ static int on_headers(void *arg, const struct upstream_response *up)
 {
 	struct chat *c = arg;
 
-	if (up->generation_id[0])
-		snprintf(c->p->rec.generation_id, sizeof(c->p->rec.generation_id), "%s",
-		         up->generation_id);
-	c->p->billable = up->status >= 200 && up->status <= 299;
+	proxy_note_upstream(c->p, up);
 	if (!c->want_stream || up->status != 200 || !strstr(up->content_type, "event-stream"))
 		return 0;
 	if (up->generation_id[0])
 		response_header(c->resp, "x-generation-id", up->generation_id);
 	c->relaying = true;
-	c->p->rec.streamed = true;
-	c->p->rec.status = 200;
+	proxy_note_streamed(c->p);
+	proxy_note_status(c->p, 200);
 	c->last_write_us = c->last_keepalive_us = clock_us();
 	if (response_sse_start(c->resp) != 0) {
 		c->stopped_by_us = true;
@@ -192,7 +188,6 @@ static int on_data(void *arg, const char *bytes, size_t n)
 	return 1;
 }
 
-/* Heartbeats during silences; they are also how a gone client shows. */
 /* During upstream silences the relay writes: `: keep-alive` once
  * sse_keepalive_s passed without anything for the client (it and the proxies
  * between keep the connection), and an empty comment every PROBE_MS. A
@@ -232,7 +227,7 @@ static int on_tick(void *arg, long long idle_ms)
 static void finish_stream(struct chat *c, aigw_rc rc, const char *err)
 {
 	if (response_client_gone(c->resp)) {
-		c->p->rec.aborted = true;
+		proxy_note_aborted(c->p);
 		return;
 	}
 	if (rc == AIGW_OK && (c->saw_done || c->saw_error_event))
@@ -252,14 +247,14 @@ static void finish_answer(struct chat *c, const struct upstream_response *up)
 
 	if (up->status < 200 || up->status > 299) {
 		proxy_answer_upstream_error(c->resp, c->p, up, body, c->answer.len);
-		c->p->rec.status = c->resp->status;
+		proxy_note_status(c->p, c->resp->status);
 		return;
 	}
 	cJSON *j = cJSON_ParseWithLength(body, c->answer.len);
 	if (!cJSON_IsObject(j)) {
 		cJSON_Delete(j);
 		response_error(c->resp, 502, NULL, NULL, "upstream answered something not JSON");
-		c->p->rec.status = 502;
+		proxy_note_status(c->p, 502);
 		return;
 	}
 	inspect_answer(c, j);
@@ -267,60 +262,77 @@ static void finish_answer(struct chat *c, const struct upstream_response *up)
 	if (up->generation_id[0])
 		response_header(c->resp, "x-generation-id", up->generation_id);
 	response_json_text(c->resp, (int)up->status, body, c->answer.len);
-	c->p->rec.status = (int)up->status;
+	proxy_note_status(c->p, (int)up->status);
 }
+
+/* ---- the endpoint's hooks (proxy.h) ---- */
+
+static bool chat_check(void *state, cJSON *body, struct response *resp)
+{
+	struct chat *c = state;
+	const cJSON *stream = cJSON_GetObjectItemCaseSensitive(body, "stream");
+
+	if (stream && !cJSON_IsBool(stream) && !cJSON_IsNull(stream)) {
+		response_error(resp, 400, NULL, "stream", "stream must be a boolean");
+		return false;
+	}
+	c->want_stream = cJSON_IsTrue(stream);
+	return true;
+}
+
+static bool chat_shape(void *state, struct thread_ctx *ctx, struct proxy *p, cJSON *body,
+                       struct response *resp, long long *completion_bound)
+{
+	(void)state;
+	if (!apply_token_cap(body, &p->cfg, resp))
+		return false;
+	/* may add max_tokens: the body is printed after this */
+	return credits_chat_bound(ctx, resp, p->app_id, p->byok, body, completion_bound);
+}
+
+static bool chat_streams(const void *state)
+{
+	return ((const struct chat *)state)->want_stream;
+}
+
+static void chat_exchange(void *state, struct thread_ctx *ctx, struct proxy *p,
+                          const struct upstream_request *rq, struct response *resp)
+{
+	struct chat *c = state;
+	struct upstream_callbacks cb = {on_headers, on_data, on_tick};
+	struct upstream_response up;
+	char err[AIGW_ERRLEN] = "";
+	aigw_rc rc;
+
+	c->ctx = ctx;
+	c->p = p;
+	rc = upstream_call(ctx->upstream, rq, &cb, c, &up, err);
+	if (c->relaying)
+		finish_stream(c, rc, err);
+	else if (rc == AIGW_OK)
+		finish_answer(c, &up);
+	else if (rc == AIGW_EGONE && response_client_gone(resp))
+		proxy_note_aborted(p);
+	else
+		proxy_answer_transport_error(resp, rc, err);
+}
+
+static const struct proxy_endpoint chat_endpoint = {
+        .name = "chat",
+        .path = "/chat/completions",
+        .check = chat_check,
+        .shape = chat_shape,
+        .streams = chat_streams,
+        .exchange = chat_exchange,
+};
 
 void handle_chat_completions(struct thread_ctx *ctx, struct request *req, struct response *resp)
 {
-	struct proxy p;
-	struct chat c = {.ctx = ctx, .resp = resp, .p = &p};
-	struct upstream_response up;
-	char err[AIGW_ERRLEN] = "";
-	cJSON *body = NULL;
-	long long completion_bound = 0;
+	struct chat c = {.resp = resp};
 
-	memset(&p, 0, sizeof(p));
 	buf_init(&c.answer, ANSWER_MAX);
 	sse_parser_init(&c.parser, EVENT_MAX);
-	if (!proxy_parse_body(req, resp, &body))
-		goto out;
-	const cJSON *stream = cJSON_GetObjectItemCaseSensitive(body, "stream");
-	if (stream && !cJSON_IsBool(stream) && !cJSON_IsNull(stream)) {
-		response_error(resp, 400, NULL, "stream", "stream must be a boolean");
-		goto out;
-	}
-	c.want_stream = cJSON_IsTrue(stream);
-	if (!proxy_begin(ctx, req, resp, body, "chat", &p))
-		goto out;
-	if (!apply_token_cap(body, &p.cfg, resp))
-		goto out;
-	/* may add max_tokens, so before the body is serialized */
-	if (!credits_chat_bound(ctx, resp, &p, body, &completion_bound))
-		goto out;
-	struct upstream_request rq;
-	if (!proxy_prepare_call(ctx, resp, &p, body, "/chat/completions", completion_bound,
-	                        c.want_stream, &rq))
-		goto out;
-	struct upstream_callbacks cb = {on_headers, on_data, on_tick};
-	aigw_rc rc = upstream_call(ctx->upstream, &rq, &cb, &c, &up, err);
-
-	if (c.relaying)
-		finish_stream(&c, rc, err);
-	else if (rc == AIGW_OK)
-		finish_answer(&c, &up);
-	else if (rc == AIGW_EGONE && response_client_gone(resp))
-		p.rec.aborted = true;
-	else {
-		proxy_answer_transport_error(resp, rc, err);
-		p.rec.status = resp->status;
-	}
-	if (!p.rec.status)
-		p.rec.status = resp->status ? resp->status : 499;
-	response_end(resp);
-	proxy_record(ctx, &p);
-out:
-	cJSON_Delete(body);
-	proxy_end(&p);
+	proxy_run(ctx, req, resp, &chat_endpoint, &c);
 	sse_parser_free(&c.parser);
 	buf_free(&c.answer);
 }

@@ -12,7 +12,6 @@
 #include "conffile.h"
 #include "context.h"
 #include "log.h"
-#include "proxy.h"
 
 /* The floor when the configured text cannot be read (conf validates it). */
 #define FLOOR_FALLBACK_UNITS (MONEY_UNITS_PER_USD / 100)
@@ -159,8 +158,8 @@ static void db_failure(struct response *resp, aigw_rc rc, const char *what, cons
 		response_error(resp, 500, NULL, NULL, "cannot check this app's AI credits");
 }
 
-bool credits_chat_bound(struct thread_ctx *ctx, struct response *resp, struct proxy *p, cJSON *body,
-                        long long *bound)
+bool credits_chat_bound(struct thread_ctx *ctx, struct response *resp, const char *app_id,
+                        bool byok, cJSON *body, long long *bound)
 {
 	struct billing_period period;
 	char err[AIGW_ERRLEN];
@@ -168,7 +167,7 @@ bool credits_chat_bound(struct thread_ctx *ctx, struct response *resp, struct pr
 	aigw_rc rc;
 
 	*bound = 0;
-	if (p->rec.is_byok)
+	if (byok)
 		return true;
 	if (credits_completion_limit(body) > 0) {
 		*bound = credits_completion_bound(body, 0);
@@ -178,9 +177,9 @@ bool credits_chat_bound(struct thread_ctx *ctx, struct response *resp, struct pr
 		limit = DEFAULT_MAX_TOKENS_FALLBACK;
 	*bound = credits_completion_bound(body, limit);
 	/* Only a plan that can run out needs the bound to really hold. */
-	rc = db_period_current(ctx->db, p->rec.app_id, NULL, &period, err);
+	rc = db_period_current(ctx->db, app_id, NULL, &period, err);
 	if (rc != AIGW_OK) {
-		db_failure(resp, rc, "reading the billing period", p->rec.app_id, err);
+		db_failure(resp, rc, "reading the billing period", app_id, err);
 		return false;
 	}
 	if (!period.unlimited && !period.overage_allowed) {
@@ -215,19 +214,18 @@ static aigw_rc model_worst_case(struct thread_ctx *ctx, const char *model, long 
 	return rc;
 }
 
-/* The dearest worst case over p->model and the body's `models` fallbacks. */
-static aigw_rc worst_case(struct thread_ctx *ctx, const struct proxy *p, const cJSON *body,
-                          long long prompt_bound, long long completion_bound, int64_t *out,
+/* The dearest worst case over ask->model and the body's `models` fallbacks. */
+static aigw_rc worst_case(struct thread_ctx *ctx, const struct credit_ask *ask, int64_t *out,
                           char *err)
 {
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, "models");
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(ask->body, "models");
 	const cJSON *fallbacks = cJSON_IsArray(list) ? list : NULL;
 	const cJSON *m;
 	int64_t one;
 	int seen = 0;
 	aigw_rc rc;
 
-	rc = model_worst_case(ctx, p->model, prompt_bound, completion_bound, out, err);
+	rc = model_worst_case(ctx, ask->model, ask->prompt_bound, ask->completion_bound, out, err);
 	if (rc != AIGW_OK)
 		return rc;
 	cJSON_ArrayForEach(m, fallbacks)
@@ -235,10 +233,10 @@ static aigw_rc worst_case(struct thread_ctx *ctx, const struct proxy *p, const c
 		if (seen++ >= CREDITS_MAX_FALLBACKS)
 			break;
 		if (!cJSON_IsString(m) || !model_id_valid(m->valuestring) ||
-		    strcmp(m->valuestring, p->model) == 0)
+		    strcmp(m->valuestring, ask->model) == 0)
 			continue;
-		rc = model_worst_case(ctx, m->valuestring, prompt_bound, completion_bound, &one,
-		                      err);
+		rc = model_worst_case(ctx, m->valuestring, ask->prompt_bound, ask->completion_bound,
+		                      &one, err);
 		if (rc != AIGW_OK)
 			return rc;
 		if (one > *out)
@@ -247,8 +245,8 @@ static aigw_rc worst_case(struct thread_ctx *ctx, const struct proxy *p, const c
 	return AIGW_OK;
 }
 
-bool credits_reserve(struct thread_ctx *ctx, struct response *resp, struct proxy *p,
-                     const cJSON *body, long long prompt_bound, long long completion_bound)
+bool credits_reserve(struct thread_ctx *ctx, struct response *resp, const struct credit_ask *ask,
+                     struct reservation *out)
 {
 	struct billing_period period;
 	enum reserve_result result = RESERVE_OK;
@@ -258,32 +256,30 @@ bool credits_reserve(struct thread_ctx *ctx, struct response *resp, struct proxy
 	int ttl = ctx->conf->reservation_ttl_s;
 	aigw_rc rc;
 
-	if (p->rec.is_byok)
+	memset(out, 0, sizeof(*out));
+	if (ask->byok)
 		return true;
-	rc = worst_case(ctx, p, body, prompt_bound, completion_bound, &amount, err);
+	rc = worst_case(ctx, ask, &amount, err);
 	if (rc != AIGW_OK) {
-		db_failure(resp, rc, "pricing the request", p->rec.app_id, err);
+		db_failure(resp, rc, "pricing the request", ask->app_id, err);
 		return false;
 	}
 	/* (lock conflicts are retried inside) */
 	memset(&period, 0, sizeof(period));
-	rc = db_credits_reserve(ctx->db, p->rec.app_id, p->rec.request_id, amount,
-	                        ttl > 0 ? ttl : TTL_FALLBACK_S, NULL, &p->resv, &period, &result,
-	                        err);
+	rc = db_credits_reserve(ctx->db, ask->app_id, ask->request_id, amount,
+	                        ttl > 0 ? ttl : TTL_FALLBACK_S, NULL, out, &period, &result, err);
 	if (rc != AIGW_OK) {
-		db_failure(resp, rc, "reserving credits", p->rec.app_id, err);
+		db_failure(resp, rc, "reserving credits", ask->app_id, err);
 		return false;
 	}
 	if (result == RESERVE_EXHAUSTED) {
+		memset(out, 0, sizeof(*out));
 		credits_exhausted_message(&period, amount, message, sizeof(message));
-		log_info("credits: request %s of app %s refused: %s", p->rec.request_id,
-		         p->rec.app_id, message);
+		log_info("credits: request %s of app %s refused: %s", ask->request_id, ask->app_id,
+		         message);
 		response_header(resp, "x-should-retry", "false");
 		response_error(resp, 402, NULL, NULL, "%s", message);
 		return false;
 	}
-	p->reserved = true;
-	p->rec.reservation_id = p->resv.id;
-	p->rec.period_id = p->resv.period_id;
 	return true;
 }

@@ -2,7 +2,7 @@
  * metered request, reserved against the app's billing period before the
  * upstream call (402 when the plan cannot cover it, 503 when the database
  * cannot say), and money shown to people as exact decimal text. Settlement
- * is the usage row's job (proxy_record -> db_usage_record). */
+ * is the usage row's job (db_usage_record). */
 #ifndef AIGW_HANDLERS_CREDITS_H
 #define AIGW_HANDLERS_CREDITS_H
 
@@ -19,7 +19,6 @@
 #include "response.h"
 
 struct thread_ctx;
-struct proxy;
 
 /* At most this many entries of a body's `models` fallback list are priced
  * (OpenRouter routes to one of them; the dearest sets the worst case). */
@@ -67,21 +66,31 @@ void credits_exhausted_message(const struct billing_period *p, int64_t amount, c
  * (no overage, not unlimited) max_tokens is also added to body so that the
  * upstream keeps to it. BYOK requests: *bound is 0 and nothing is looked up.
  * On failure answers (503/404) and returns false. */
-bool credits_chat_bound(struct thread_ctx *ctx, struct response *resp, struct proxy *p, cJSON *body,
-                        long long *bound);
+bool credits_chat_bound(struct thread_ctx *ctx, struct response *resp, const char *app_id,
+                        bool byok, cJSON *body, long long *bound);
 
-/* Reserves the worst-case cost of p's request against the app's current
- * billing period: the dearest of p->model and the body's `models` fallbacks
- * (conf reserve_floor_usd for a model without a known price) for
+/* What a request asks to reserve: everything borrowed. */
+struct credit_ask {
+	const char *app_id;
+	const char *request_id;
+	const char *model; /* the model asked of the upstream */
+	bool byok;         /* the app's own key: not metered */
+	const cJSON *body; /* the body as sent (its `models` fallbacks are priced too) */
+	long long prompt_bound;
+	long long completion_bound;
+};
+
+/* Reserves the worst-case cost of the request against the app's current
+ * billing period: the dearest of ask->model and the body's `models`
+ * fallbacks (conf reserve_floor_usd for a model without a known price) for
  * prompt_bound prompt tokens (the byte length of the body sent upstream: a
  * token is at least one byte) and completion_bound completion tokens.
- * On success p->resv, p->reserved, p->rec.reservation_id and
- * p->rec.period_id are set; settlement happens in proxy_record, and
- * proxy_end releases a reservation that was never settled. BYOK requests are
- * not metered: true, nothing reserved. Refused: answers 402
+ * On success *out is the reservation (out->id 0 when nothing is held: BYOK,
+ * or an unlimited plan, whose period_id is still set); the usage row settles
+ * it, else db_credits_release gives it back. Refused: answers 402
  * insufficient_quota with x-should-retry: false; database trouble: 503.
- * Returns false after answering. */
-bool credits_reserve(struct thread_ctx *ctx, struct response *resp, struct proxy *p,
-                     const cJSON *body, long long prompt_bound, long long completion_bound);
+ * Returns false after answering (and *out holds nothing). */
+bool credits_reserve(struct thread_ctx *ctx, struct response *resp, const struct credit_ask *ask,
+                     struct reservation *out);
 
 #endif

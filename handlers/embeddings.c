@@ -16,7 +16,6 @@
 
 #include "alloc.h"
 #include "context.h"
-#include "credits.h"
 #include "proxy.h"
 
 #define ANSWER_MAX (64 * 1024 * 1024)
@@ -181,16 +180,14 @@ static void answer(struct proxy *p, struct response *resp, const struct upstream
 	cJSON *j = cJSON_ParseWithLength(text, b->len);
 	const cJSON *model = cJSON_GetObjectItemCaseSensitive(j, "model");
 	if (cJSON_IsString(model))
-		snprintf(p->rec.model_billed, sizeof(p->rec.model_billed), "%s",
-		         model->valuestring);
+		proxy_note_model_billed(p, model->valuestring);
 	/* What the upstream says it billed is recorded whatever the answer holds. */
 	usage_parse(cJSON_GetObjectItemCaseSensitive(j, "usage"), &u);
-	proxy_take_usage(p, &u);
+	proxy_note_usage(p, &u);
 	if (up->generation_id[0])
 		response_header(resp, "x-generation-id", up->generation_id);
 	if (!cJSON_IsObject(j) || !vectors_complete(j, inputs) || !convert_vectors(j, f)) {
-		/* Charged from the upstream's own figures only, never estimated. */
-		p->no_estimate = true;
+		proxy_note_unusable_answer(p);
 		response_error(resp, 502, NULL, NULL,
 		               "the upstream answered without one embedding per input (%d expected)",
 		               inputs);
@@ -200,42 +197,72 @@ static void answer(struct proxy *p, struct response *resp, const struct upstream
 	cJSON_Delete(j);
 }
 
-void handle_embeddings(struct thread_ctx *ctx, struct request *req, struct response *resp)
-{
-	struct proxy p;
-	struct buf b;
-	struct upstream_response up;
-	enum vec_format f;
-	int inputs = 0;
-	char err[AIGW_ERRLEN] = "";
-	cJSON *body = NULL;
+/* ---- the endpoint's hooks (proxy.h) ---- */
 
-	memset(&p, 0, sizeof(p));
-	buf_init(&b, ANSWER_MAX);
-	if (!proxy_parse_body(req, resp, &body) || !read_format(body, &f, resp) ||
-	    !input_ok(body, &inputs, resp) || !proxy_begin(ctx, req, resp, body, "embeddings", &p))
-		goto out;
+struct embeddings {
+	enum vec_format format; /* what the client asked for */
+	int inputs;             /* vectors the answer must hold */
+	struct buf answer;
+};
+
+static bool embeddings_check(void *state, cJSON *body, struct response *resp)
+{
+	struct embeddings *e = state;
+
+	return read_format(body, &e->format, resp) && input_ok(body, &e->inputs, resp);
+}
+
+static bool embeddings_shape(void *state, struct thread_ctx *ctx, struct proxy *p, cJSON *body,
+                             struct response *resp, long long *completion_bound)
+{
+	(void)state;
+	(void)ctx;
+	(void)p;
+	(void)resp;
 	cJSON_DeleteItemFromObjectCaseSensitive(body, "encoding_format");
 	cJSON_AddStringToObject(body, "encoding_format", "float");
-	/* embeddings bill prompt tokens only */
-	struct upstream_request rq;
-	if (!proxy_prepare_call(ctx, resp, &p, body, "/embeddings", 0, false, &rq))
-		goto out;
-	struct upstream_callbacks cb = {.on_data = collect};
-	aigw_rc rc = upstream_call(ctx->upstream, &rq, &cb, &b, &up, err);
+	*completion_bound = 0; /* embeddings bill prompt tokens only */
+	return true;
+}
 
-	if (up.generation_id[0])
-		snprintf(p.rec.generation_id, sizeof(p.rec.generation_id), "%s", up.generation_id);
-	p.billable = rc == AIGW_OK && up.status >= 200 && up.status <= 299;
-	if (rc == AIGW_OK)
-		answer(&p, resp, &up, &b, f, inputs);
-	else
+static bool embeddings_streams(const void *state)
+{
+	(void)state;
+	return false;
+}
+
+static void embeddings_exchange(void *state, struct thread_ctx *ctx, struct proxy *p,
+                                const struct upstream_request *rq, struct response *resp)
+{
+	struct embeddings *e = state;
+	struct upstream_callbacks cb = {.on_data = collect};
+	struct upstream_response up;
+	char err[AIGW_ERRLEN] = "";
+	aigw_rc rc = upstream_call(ctx->upstream, rq, &cb, &e->answer, &up, err);
+
+	if (up.headers_done)
+		proxy_note_upstream(p, &up);
+	if (rc == AIGW_OK) {
+		answer(p, resp, &up, &e->answer, e->format, e->inputs);
+	} else {
 		proxy_answer_transport_error(resp, rc, err);
-	p.rec.status = resp->status;
-	response_end(resp);
-	proxy_record(ctx, &p);
-out:
-	cJSON_Delete(body);
-	proxy_end(&p);
-	buf_free(&b);
+	}
+}
+
+static const struct proxy_endpoint embeddings_endpoint = {
+        .name = "embeddings",
+        .path = "/embeddings",
+        .check = embeddings_check,
+        .shape = embeddings_shape,
+        .streams = embeddings_streams,
+        .exchange = embeddings_exchange,
+};
+
+void handle_embeddings(struct thread_ctx *ctx, struct request *req, struct response *resp)
+{
+	struct embeddings e = {.format = VEC_FLOAT};
+
+	buf_init(&e.answer, ANSWER_MAX);
+	proxy_run(ctx, req, resp, &embeddings_endpoint, &e);
+	buf_free(&e.answer);
 }

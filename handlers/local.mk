@@ -5,6 +5,7 @@ libaigw_handlers_a_SOURCES += \
 	handlers/apikey.c handlers/apikey.h \
 	handlers/byok.c handlers/byok.h \
 	handlers/auth.c handlers/auth.h \
+	handlers/context.c handlers/context.h \
 	handlers/ai_config_rules.c handlers/ai_config_rules.h \
 	handlers/ai_config.c \
 	handlers/health.c \

@@ -1,5 +1,6 @@
-/* The shared path of proxied requests (see proxy.h): config, model, key,
- * attribution headers, upstream error shapes, settlement and recording. */
+/* The path of proxied requests (see proxy.h): body, config, model, key,
+ * attribution headers, the reservation, the endpoint's exchange, upstream
+ * error shapes, settlement and the usage row. */
 #include "config.h"
 
 #include "proxy.h"
@@ -26,7 +27,9 @@
 static const int generation_backoff_ms[] = {200, 400, 800, 1600};
 #define GENERATION_BODY_MAX (256 * 1024)
 
-bool proxy_parse_body(struct request *req, struct response *resp, cJSON **body)
+/* Reads req->body as a JSON object into *body (caller cJSON_Deletes); on
+ * failure answers 400 and returns false. */
+static bool parse_body(struct request *req, struct response *resp, cJSON **body)
 {
 	struct strict_json_error e;
 
@@ -133,6 +136,7 @@ static bool choose_key(struct thread_ctx *ctx, const char *app_id, struct respon
 			return false;
 		}
 		p->api_key = p->byok_plain;
+		p->byok = true;
 		p->rec.is_byok = true;
 		return true;
 	}
@@ -146,19 +150,14 @@ static bool choose_key(struct thread_ctx *ctx, const char *app_id, struct respon
 	return true;
 }
 
-bool proxy_begin(struct thread_ctx *ctx, struct request *req, struct response *resp, cJSON *body,
-                 const char *endpoint, struct proxy *p)
+/* Loads the config, resolves `model` in body (filling it from defaultModel,
+ * then the operator default), checks allowedModels and picks the key. On
+ * failure answers (400/403/500/503) and returns false. */
+static bool begin(struct thread_ctx *ctx, struct request *req, struct response *resp, cJSON *body,
+                  struct proxy *p)
 {
 	char err[AIGW_ERRLEN];
 	aigw_rc rc;
-
-	memset(p, 0, sizeof(*p));
-	p->start_us = clock_us();
-	snprintf(p->rec.request_id, sizeof(p->rec.request_id), "%s", req->request_id);
-	snprintf(p->rec.app_id, sizeof(p->rec.app_id), "%s", req->app_id);
-	p->rec.key_id = req->key_id;
-	p->rec.endpoint = endpoint;
-	p->db = ctx->db;
 
 	rc = db_ai_config_get(ctx->db, req->app_id, false, &p->cfg, err);
 	if (rc != AIGW_OK) {
@@ -172,23 +171,38 @@ bool proxy_begin(struct thread_ctx *ctx, struct request *req, struct response *r
 	if (!resolve_model(ctx, body, resp, p) || !choose_key(ctx, req->app_id, resp, p))
 		return false;
 	collect_forwarded(req, p);
-	if (!ctx->upstream)
-		ctx->upstream = upstream_new(ctx->conf);
 	return true;
 }
 
-bool proxy_prepare_call(struct thread_ctx *ctx, struct response *resp, struct proxy *p,
-                        const cJSON *body, const char *path, long long completion_bound,
-                        bool stream, struct upstream_request *rq)
+/* Prints body for the upstream, reserves the request's worst-case cost (the
+ * printed length bounds the prompt, plus completion_bound tokens) and fills
+ * *rq. On failure answers (500/402/503) and returns false. */
+static bool prepare_call(struct thread_ctx *ctx, struct response *resp, struct proxy *p,
+                         const cJSON *body, const char *path, long long completion_bound,
+                         bool stream, struct upstream_request *rq)
 {
+	struct credit_ask ask;
+
 	p->upstream_body = cJSON_PrintUnformatted(body);
 	if (!p->upstream_body) {
 		response_error(resp, 500, NULL, NULL, "cannot serialize the request");
 		return false;
 	}
 	p->sent_bytes = (long long)strlen(p->upstream_body);
-	if (!credits_reserve(ctx, resp, p, body, p->sent_bytes, completion_bound))
+	ask = (struct credit_ask){
+	        .app_id = p->rec.app_id,
+	        .request_id = p->rec.request_id,
+	        .model = p->model,
+	        .byok = p->byok,
+	        .body = body,
+	        .prompt_bound = p->sent_bytes,
+	        .completion_bound = completion_bound,
+	};
+	if (!credits_reserve(ctx, resp, &ask, &p->resv))
 		return false;
+	/* settled with the usage row */
+	p->rec.reservation_id = p->resv.id;
+	p->rec.period_id = p->resv.period_id;
 	*rq = (struct upstream_request){
 	        .method = "POST",
 	        .path = path,
@@ -283,7 +297,21 @@ void proxy_answer_transport_error(struct response *resp, aigw_rc rc, const char 
 		response_error(resp, 502, NULL, NULL, "upstream unavailable: %s", err);
 }
 
-void proxy_take_usage(struct proxy *p, const struct usage_numbers *u)
+void proxy_note_upstream(struct proxy *p, const struct upstream_response *up)
+{
+	if (up->generation_id[0])
+		snprintf(p->rec.generation_id, sizeof(p->rec.generation_id), "%s",
+		         up->generation_id);
+	p->billable = up->status >= 200 && up->status <= 299;
+}
+
+void proxy_note_model_billed(struct proxy *p, const char *model)
+{
+	if (!p->rec.model_billed[0])
+		snprintf(p->rec.model_billed, sizeof(p->rec.model_billed), "%s", model);
+}
+
+void proxy_note_usage(struct proxy *p, const struct usage_numbers *u)
 {
 	p->rec.prompt_tokens = u->prompt_tokens;
 	p->rec.completion_tokens = u->completion_tokens;
@@ -293,6 +321,33 @@ void proxy_take_usage(struct proxy *p, const struct usage_numbers *u)
 		p->rec.cost = u->cost;
 		p->rec.cost_source = COST_UPSTREAM;
 	}
+}
+
+void proxy_note_status(struct proxy *p, int status)
+{
+	p->rec.status = status;
+}
+
+void proxy_note_streamed(struct proxy *p)
+{
+	p->rec.streamed = true;
+}
+
+void proxy_note_aborted(struct proxy *p)
+{
+	p->rec.aborted = true;
+}
+
+void proxy_note_answer(struct proxy *p, size_t n, bool content)
+{
+	if (content && !p->rec.ttft_us)
+		p->rec.ttft_us = clock_us() - p->start_us;
+	p->answer_bytes += (long long)n;
+}
+
+void proxy_note_unusable_answer(struct proxy *p)
+{
+	p->no_estimate = true;
 }
 
 /* Collects a small upstream answer into a capped buffer. */
@@ -380,7 +435,11 @@ static void settle_from_price_table(struct thread_ctx *ctx, struct proxy *p)
 	p->rec.cost_source = COST_ESTIMATE;
 }
 
-void proxy_record(struct thread_ctx *ctx, struct proxy *p)
+/* Settles a request whose answer carried no cost (the generation record,
+ * with retries), then writes the usage row, which in the same transaction
+ * settles p's reservation and adds the cost to its billing period. Logs
+ * failures; never answers. */
+static void record(struct thread_ctx *ctx, struct proxy *p)
 {
 	char err[AIGW_ERRLEN];
 
@@ -393,7 +452,7 @@ void proxy_record(struct thread_ctx *ctx, struct proxy *p)
 		rc = db_usage_record(ctx->db, &p->rec, err);
 	/* Settled with the row; when the row is lost the reservation is kept
 	 * until it expires, so unrecorded spend still holds the credit a while. */
-	p->reserved = false;
+	p->resv.id = 0;
 	if (rc == AIGW_EEXIST)
 		rc = AIGW_OK; /* the first attempt was committed after all */
 	if (rc != AIGW_OK)
@@ -409,16 +468,18 @@ void proxy_record(struct thread_ctx *ctx, struct proxy *p)
 		          p->rec.streamed, p->rec.aborted);
 }
 
-void proxy_end(struct proxy *p)
+/* Releases a reservation that record() never settled (the request was
+ * refused or failed before the upstream call), then wipes and frees what p
+ * holds. */
+static void end(struct thread_ctx *ctx, struct proxy *p)
 {
 	char err[AIGW_ERRLEN];
 
-	if (p->reserved && p->resv.id > 0 && p->db &&
-	    db_credits_release(p->db, &p->resv, err) != AIGW_OK)
+	if (p->resv.id > 0 && db_credits_release(ctx->db, &p->resv, err) != AIGW_OK)
 		log_warn("proxy: releasing reservation %lld of request %s failed (it expires "
 		         "by itself): %s",
 		         p->resv.id, p->rec.request_id, err);
-	p->reserved = false;
+	p->resv.id = 0;
 	if (p->byok_plain)
 		byok_plain_free(p->byok_plain);
 	p->byok_plain = NULL;
@@ -430,4 +491,36 @@ void proxy_end(struct proxy *p)
 		p->fwd[i] = NULL;
 	}
 	ai_config_free(&p->cfg);
+}
+
+void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *resp,
+               const struct proxy_endpoint *ep, void *state)
+{
+	struct upstream_request rq;
+	struct proxy p;
+	cJSON *body = NULL;
+	long long completion_bound = 0;
+
+	memset(&p, 0, sizeof(p));
+	p.start_us = clock_us();
+	p.app_id = req->app_id;
+	snprintf(p.rec.request_id, sizeof(p.rec.request_id), "%s", req->request_id);
+	snprintf(p.rec.app_id, sizeof(p.rec.app_id), "%s", req->app_id);
+	p.rec.key_id = req->key_id;
+	p.rec.endpoint = ep->name;
+
+	if (!parse_body(req, resp, &body) || !ep->check(state, body, resp) ||
+	    !begin(ctx, req, resp, body, &p) ||
+	    !ep->shape(state, ctx, &p, body, resp, &completion_bound) ||
+	    !prepare_call(ctx, resp, &p, body, ep->path, completion_bound, ep->streams(state),
+	                  &rq))
+		goto out;
+	ep->exchange(state, ctx, &p, &rq, resp);
+	if (!p.rec.status)
+		p.rec.status = resp->status ? resp->status : 499;
+	response_end(resp);
+	record(ctx, &p);
+out:
+	cJSON_Delete(body);
+	end(ctx, &p);
 }

@@ -1,8 +1,15 @@
-/* What chat and embeddings share on their way to the upstream: loading the
- * app's AI config, resolving and checking the model, choosing the upstream
- * key (BYOK or platform), forwarding attribution headers, answering upstream
- * errors in our shape, and recording usage, which also settles the credit
- * reservation (credits.h) made before the upstream call. */
+/* The one path of a proxied request (chat, embeddings), run by proxy_run:
+ *
+ *   read the body (strict JSON)       -> endpoint check hook
+ *   load the app's config, resolve and check the model, pick the key
+ *                                      -> endpoint shape hook (token cap, bound)
+ *   print the body sent upstream, reserve its worst-case cost (credits.h)
+ *                                      -> endpoint exchange hook (upstream call,
+ *                                         answer to the client)
+ *   end the response, settle and write the usage row, release what is left
+ *
+ * An endpoint supplies only its hooks; what it learns about the answer goes
+ * into the usage record through the proxy_note_* calls. */
 #ifndef AIGW_PROXY_H
 #define AIGW_PROXY_H
 
@@ -19,50 +26,78 @@
 #include "usage_parse.h"
 
 struct thread_ctx;
+struct proxy;
 
 #define PROXY_MAX_FWD_HEADERS 6
 
+/* One endpoint's part. Hooks answer the client themselves when they refuse
+ * (and return false); state is the endpoint's own, given to proxy_run. */
+struct proxy_endpoint {
+	const char *name; /* the usage row's endpoint: "chat" | "embeddings" */
+	const char *path; /* the upstream path, "/chat/completions" */
+	/* The parsed body, before anything is loaded: its own fields' checks. */
+	bool (*check)(void *state, cJSON *body, struct response *resp);
+	/* After the model and key are chosen, before the body is printed:
+	 * changes to the body and the completion tokens to reserve for. */
+	bool (*shape)(void *state, struct thread_ctx *ctx, struct proxy *p, cJSON *body,
+	              struct response *resp, long long *completion_bound);
+	/* Whether the upstream is asked for a stream. */
+	bool (*streams)(const void *state);
+	/* Calls the upstream with rq and answers the client; the proxy's record
+	 * is filled with proxy_note_*. Never answers after response_end. */
+	void (*exchange)(void *state, struct thread_ctx *ctx, struct proxy *p,
+	                 const struct upstream_request *rq, struct response *resp);
+};
+
+/* The request as the runner holds it. Endpoints read the fields marked so
+ * and write only through the calls below. */
 struct proxy {
-	struct ai_config cfg;
-	char model[257];                      /* the model asked of the upstream */
+	struct ai_config cfg; /* endpoints read: the app's AI settings */
+	char model[257];      /* endpoints read: the model asked of the upstream */
+	bool byok;            /* endpoints read: the app's own key is used */
+	const char *app_id;   /* endpoints read (the request's) */
+	long long start_us;
+
 	char *byok_plain;                     /* BYOK key in clear (sodium memory), or NULL */
 	const char *api_key;                  /* byok_plain or the platform key: borrowed */
 	char *fwd[PROXY_MAX_FWD_HEADERS + 1]; /* "Name: value" lines, NULL-terminated */
-	long long start_us;
-	struct usage_record rec; /* filled as the request goes */
+	char *upstream_body;                  /* the body as printed for the upstream */
+	struct reservation resv;              /* what credits_reserve holds; id 0: none */
+
+	struct usage_record rec; /* the usage row, filled as the request goes */
 	/* For a price-table estimate when the upstream never said what it
 	 * billed: bytes sent up, and bytes of answer relayed. */
 	long long sent_bytes;
 	long long answer_bytes;
-	bool billable;       /* the upstream accepted the request (2xx) */
-	bool no_estimate;    /* unusable answer: charge what the upstream reported, no more */
-	char *upstream_body; /* the serialized request sent upstream */
-	/* Credits (credits_reserve): the reservation of a metered request,
-	 * settled by proxy_record, else released by proxy_end. */
-	struct db *db; /* this thread's connection (borrowed) */
-	struct reservation resv;
-	bool reserved; /* resv is neither settled nor released yet */
+	bool billable;    /* the upstream accepted the request (2xx) */
+	bool no_estimate; /* an unusable answer: charge what the upstream reported, no more */
 };
 
-/* Parses req->body as a JSON object into *body (caller cJSON_Deletes).
- * On failure answers 400 and returns false. */
-bool proxy_parse_body(struct request *req, struct response *resp, cJSON **body);
+/* Runs one proxied request end to end (see the top of this file); answers
+ * every outcome, records usage for every request that reached the upstream,
+ * and leaves no reservation behind. */
+void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *resp,
+               const struct proxy_endpoint *ep, void *state);
 
-/* Loads the config, resolves `model` in body (filling it from defaultModel,
- * then the operator default), checks allowedModels and picks the key. On
- * failure answers (400/403/500/503) and returns false; proxy_end() is still
- * to be called. */
-bool proxy_begin(struct thread_ctx *ctx, struct request *req, struct response *resp, cJSON *body,
-                 const char *endpoint, struct proxy *p);
+/* ---- what endpoints tell the usage record ---- */
 
-/* Serializes body for the upstream, reserves the request's worst-case cost
- * (credits_reserve: the serialized length bounds the prompt, plus
- * completion_bound tokens) and fills *rq to POST it to path with p's key and
- * forwarded headers. On failure answers (500/402/503) and returns false.
- * The body text is p's (freed by proxy_end). */
-bool proxy_prepare_call(struct thread_ctx *ctx, struct response *resp, struct proxy *p,
-                        const cJSON *body, const char *path, long long completion_bound,
-                        bool stream, struct upstream_request *rq);
+/* The upstream answered with these headers: generation id, and whether the
+ * request is billable (a 2xx). */
+void proxy_note_upstream(struct proxy *p, const struct upstream_response *up);
+/* The model the upstream says it used (the first one seen is kept). */
+void proxy_note_model_billed(struct proxy *p, const char *model);
+/* The upstream's usage numbers and cost. */
+void proxy_note_usage(struct proxy *p, const struct usage_numbers *u);
+/* The status the client got (a stream: 200, or its closing error's code). */
+void proxy_note_status(struct proxy *p, int status);
+void proxy_note_streamed(struct proxy *p);
+void proxy_note_aborted(struct proxy *p);
+/* n bytes of answer relayed; the first content marks the time to first token. */
+void proxy_note_answer(struct proxy *p, size_t n, bool content);
+/* The 2xx answer could not be used: charge only what the upstream reported. */
+void proxy_note_unusable_answer(struct proxy *p);
+
+/* ---- answers shared by endpoints ---- */
 
 /* Answers a non-2xx upstream JSON body in our error shape with its status;
  * except that an error of the platform's own upstream account (its key
@@ -73,19 +108,5 @@ void proxy_answer_upstream_error(struct response *resp, const struct proxy *p,
                                  const struct upstream_response *up, const char *body, size_t len);
 /* Answers a transport failure: 504 for timeouts, 502 otherwise. */
 void proxy_answer_transport_error(struct response *resp, aigw_rc rc, const char *err);
-
-/* Copies the upstream's usage numbers into the record. */
-void proxy_take_usage(struct proxy *p, const struct usage_numbers *u);
-
-/* Settles a request whose answer carried no cost (the generation record,
- * with retries), then writes the usage row, which in the same transaction
- * settles p's credit reservation (rec.reservation_id) and adds the cost to
- * its billing period (rec.period_id). Logs failures; never answers. */
-void proxy_record(struct thread_ctx *ctx, struct proxy *p);
-
-/* Releases a credit reservation that proxy_record never settled (the
- * request was refused or failed before the upstream call), then wipes and
- * frees everything p holds. */
-void proxy_end(struct proxy *p);
 
 #endif

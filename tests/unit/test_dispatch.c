@@ -36,7 +36,7 @@
 
 static struct aigw_conf conf;
 static struct keyring test_kr;
-static struct thread_ctx ctx;
+static struct thread_ctx *ctx;
 static char admin_token[APIKEY_TOKEN_LEN + 1];  /* seeded: app1, admin */
 static char client_token[APIKEY_TOKEN_LEN + 1]; /* seeded: app1, client */
 static char unknown_token[APIKEY_TOKEN_LEN + 1];
@@ -87,7 +87,7 @@ static void send_req(struct result *res, const char *method, const char *uri, co
 	}
 	memsink_init(&ms);
 	response_init(&resp, &memsink_ops, &ms, req.request_id, "*");
-	dispatch(&ctx, &req, &resp);
+	dispatch(ctx, &req, &resp);
 	response_finish(&resp);
 
 	res->status = resp.status;
@@ -434,7 +434,7 @@ static void cache_entry_expires(void)
 {
 	char buf[128];
 	struct result r;
-	struct auth_cache *c = ctx.auth_cache;
+	struct auth_cache *c = ctx->auth_cache;
 
 	snprintf(buf, sizeof(buf), "Bearer %s", admin_token);
 	for (int i = 0; i < AUTH_CACHE_SLOTS; i++)
@@ -456,7 +456,7 @@ static void seed(const char *token, long long id, const char *app, enum key_role
 	k.role = role;
 	snprintf(k.app_id, sizeof(k.app_id), "%s", app);
 	apikey_hash(keyring_current(&test_kr), token, strlen(token), h);
-	cache_put(&ctx, h, &k, 3600);
+	cache_put(ctx, h, &k, 3600);
 }
 
 int main(void)
@@ -475,9 +475,7 @@ int main(void)
 	conf.auth_cache_ttl_s = 2;
 	if (keyring_parse(&test_kr, "1 " HEXA "\n2 " HEXB "\n", err) != AIGW_OK)
 		return 1;
-	ctx.conf = &conf;
-	ctx.keyring = &test_kr;
-	ctx.db = db_new(&conf);
+	ctx = thread_ctx_new(&conf, &test_kr);
 	apikey_generate(admin_token);
 	apikey_generate(client_token);
 	apikey_generate(unknown_token);
@@ -499,8 +497,7 @@ int main(void)
 	RUN(health_db_down);
 	RUN(cache_entry_expires);
 
-	auth_cache_free(&ctx);
-	db_free(ctx.db);
+	thread_ctx_free(ctx);
 	keyring_free(&test_kr);
 	conf_free(&conf);
 	CHECK_DONE();
