@@ -1,7 +1,10 @@
 /* aigw-admin models sync | models import FILE: fill the models table from the
  * upstream's GET /models (through the upstream client, with the platform key
- * of the config) or from a file of the same {"data": [...]} shape. Either
- * replaces the table in one transaction: a bad document stores nothing. */
+ * of the config) or from a file of the same {"data": [...], ...} shape; the
+ * list's top-level fields beside "data" (OpenRouter's links, total_count)
+ * are stored too, for GET /v1/{app}/models. Either replaces the table in one
+ * transaction: a bad document stores nothing. The whole list is asked (no
+ * offset or limit), as the upstream then answers it in one piece. */
 #include "config.h"
 #include "admin.h"
 

@@ -1,7 +1,8 @@
-/* The models table (models.h). Records are checked and turned into column
- * values before anything is written, so a bad entry in a sync leaves the
- * table as it was. Prices are moved from the upstream's decimal strings into
- * DECIMAL text digit by digit (money.h), never through a double. */
+/* The models table and the list's own fields (models.h). Records are
+ * checked and turned into column values before anything is written, so a
+ * bad entry in a sync leaves the table as it was. Prices are moved from the
+ * upstream's decimal strings into DECIMAL text digit by digit (money.h),
+ * never through a double. */
 #include "config.h"
 #include "models.h"
 
@@ -14,6 +15,7 @@
 #include "db.h"
 #include "money.h"
 #include "stmt.h"
+#include "tx.h"
 
 #define MODEL_NAME_MAX 512 /* models.name holds 512 characters; we keep bytes */
 #define PRICE_SCALE 14     /* DECIMAL(24,14) */
@@ -37,6 +39,10 @@ static const char SQL_MODEL_UPSERT[] =
         "synced_at = VALUES(synced_at)";
 static const char SQL_MODELS_NOW[] = "SELECT UTC_TIMESTAMP(6)";
 static const char SQL_MODELS_PRUNE[] = "DELETE FROM models WHERE synced_at <> ?";
+static const char SQL_LIST_FIELDS_PUT[] =
+        "INSERT INTO models_list_meta (id, fields, synced_at) VALUES (1, ?, ?) "
+        "ON DUPLICATE KEY UPDATE fields = VALUES(fields), synced_at = VALUES(synced_at)";
+static const char SQL_LIST_FIELDS_GET[] = "SELECT fields FROM models_list_meta WHERE id = 1";
 static const char SQL_MODEL_GET[] = "SELECT record FROM models WHERE id = ?";
 static const char SQL_MODEL_LIST[] = "SELECT id, record FROM models ORDER BY id";
 /* The allowed ids come as one JSON array parameter: one statement whatever
@@ -243,48 +249,104 @@ static aigw_rc models_data(const cJSON *doc, const cJSON **data, char *err)
 	return AIGW_OK;
 }
 
-static aigw_rc models_write_all(struct db *db, const struct model_row *rows, size_t n,
-                                struct models_replace_result *res, char *err)
+/* The document's top-level fields other than "data" as compact JSON text
+ * (malloc'd; the caller frees it) in *out. A repeated "data" key is left
+ * out too: it is no list field. */
+static aigw_rc list_fields_text(const cJSON *doc, char **out, char *err)
 {
+	const cJSON *item;
+	cJSON *fields = cJSON_CreateObject();
+	char *text = NULL;
+	aigw_rc rc = AIGW_OK;
+
+	*out = NULL;
+	if (!fields)
+		return aigw_fail(err, AIGW_EINVAL, "cannot copy the list's fields");
+	cJSON_ArrayForEach(item, doc)
+	{
+		cJSON *copy;
+
+		if (strcmp(item->string, "data") == 0)
+			continue;
+		copy = cJSON_Duplicate(item, true);
+		if (!copy || !cJSON_AddItemToObject(fields, item->string, copy)) {
+			cJSON_Delete(copy);
+			rc = aigw_fail(err, AIGW_EINVAL, "cannot copy the list's field \"%.64s\"",
+			               item->string);
+			goto out;
+		}
+	}
+	text = cJSON_PrintUnformatted(fields);
+	if (!text) {
+		rc = aigw_fail(err, AIGW_EINVAL, "cannot serialize the list's fields");
+		goto out;
+	}
+	if (strlen(text) > MODELS_LIST_FIELDS_MAX) {
+		rc = aigw_fail(err, AIGW_EINVAL,
+		               "the models document's fields beside \"data\" are over %u bytes",
+		               MODELS_LIST_FIELDS_MAX);
+		goto out;
+	}
+	*out = text;
+	text = NULL;
+out:
+	free(text);
+	cJSON_Delete(fields);
+	return rc;
+}
+
+/* One replace, run as a transaction body (tx.h): the records, the prune of
+ * the rows the list lacks, the list fields. Safe to run again: every value
+ * written is absolute, and the stamp is read afresh. */
+struct models_write {
+	const struct model_row *rows;
+	size_t n;
+	const char *fields; /* the list fields as JSON text */
+	size_t removed;     /* out: rows deleted */
+};
+
+static aigw_rc models_write_body(struct db *db, void *arg, char *err)
+{
+	struct models_write *w = arg;
 	char now[DB_TIME_LEN];
 	struct q q;
 	aigw_rc rc;
 	size_t i;
 
-	rc = db_begin(db, err);
-	if (rc != AIGW_OK)
-		return rc;
 	/* One time for the whole run: rows not stamped with it were not in
 	 * the list and are deleted. */
 	q_init(&q, db, SQL_MODELS_NOW);
 	q_out_time(&q, now, NULL);
 	rc = q_one(&q, err);
 	q_end(&q);
-	for (i = 0; i < n && rc == AIGW_OK; i++)
-		rc = model_row_write(db, &rows[i], now, err);
+	for (i = 0; i < w->n && rc == AIGW_OK; i++)
+		rc = model_row_write(db, &w->rows[i], now, err);
 	if (rc != AIGW_OK)
-		goto out;
+		return rc;
 	q_init(&q, db, SQL_MODELS_PRUNE);
 	q_in_str(&q, now);
 	rc = q_exec(&q, err);
-	res->removed = (size_t)q_affected(&q);
+	w->removed = (size_t)q_affected(&q);
 	q_end(&q);
 	if (rc != AIGW_OK)
-		goto out;
-	rc = db_commit(db, err);
-	if (rc == AIGW_OK)
-		res->stored = n;
-	return rc;
-out:
-	db_rollback(db);
+		return rc;
+	q_init(&q, db, SQL_LIST_FIELDS_PUT);
+	q_in_str(&q, w->fields);
+	q_in_str(&q, now);
+	rc = q_exec(&q, err);
+	q_end(&q);
+	if (rc == AIGW_EINVAL)
+		aigw_fail(err, rc, "the list's fields were rejected by the database (bad UTF-8?)");
 	return rc;
 }
 
 aigw_rc db_models_replace(struct db *db, const char *json, size_t len,
                           struct models_replace_result *res, char *err)
 {
+	struct models_write w = {NULL, 0, NULL, 0};
 	struct model_row *rows = NULL;
 	const cJSON *data = NULL, *item;
+	char *fields = NULL;
 	cJSON *doc = NULL;
 	size_t n = 0, i;
 	aigw_rc rc;
@@ -299,6 +361,8 @@ aigw_rc db_models_replace(struct db *db, const char *json, size_t len,
 		goto out;
 	}
 	rc = models_data(doc, &data, err);
+	if (rc == AIGW_OK)
+		rc = list_fields_text(doc, &fields, err);
 	if (rc != AIGW_OK)
 		goto out;
 	rows = xcalloc((size_t)cJSON_GetArraySize(data), sizeof *rows);
@@ -309,12 +373,39 @@ aigw_rc db_models_replace(struct db *db, const char *json, size_t len,
 		if (rc != AIGW_OK)
 			goto out;
 	}
-	rc = models_write_all(db, rows, n, res, err);
+	w.rows = rows;
+	w.n = n;
+	w.fields = fields;
+	rc = db_tx_run(db, "replacing the models", models_write_body, &w, err);
+	if (rc == AIGW_OK) {
+		res->stored = n;
+		res->removed = w.removed;
+	}
 out:
 	for (i = 0; i < n; i++)
 		model_row_free(&rows[i]);
 	free(rows);
+	free(fields);
 	cJSON_Delete(doc);
+	return rc;
+}
+
+aigw_rc db_models_list_fields(struct db *db, char **fields, char *err)
+{
+	struct q q;
+	aigw_rc rc;
+
+	*fields = NULL;
+	q_init(&q, db, SQL_LIST_FIELDS_GET);
+	q_out_dyn(&q, fields, NULL);
+	rc = q_one(&q, err);
+	q_end(&q);
+	if (rc == AIGW_ENOTFOUND)
+		aigw_fail(err, rc, "no model list stored yet (run aigw-admin models sync)");
+	if (rc != AIGW_OK) {
+		free(*fields);
+		*fields = NULL;
+	}
 	return rc;
 }
 

@@ -1,6 +1,8 @@
 /* The models table: the upstream's model records (OpenRouter GET /models)
- * with their list prices, replaced as a whole by `aigw-admin models sync` or
- * `models import`, read by GET /v1/{app}/models and by cost estimates. */
+ * with their list prices, and the list's own top-level fields beside "data"
+ * (models_list_meta: links, total_count, ...), replaced as a whole by
+ * `aigw-admin models sync` or `models import`, read by GET /v1/{app}/models
+ * and by cost estimates. */
 #ifndef AIGW_DB_MODELS_H
 #define AIGW_DB_MODELS_H
 
@@ -16,6 +18,9 @@ struct db;
 
 #define MODEL_ID_MAX 256                    /* models.id, bytes */
 #define MODELS_JSON_MAX (64u * 1024 * 1024) /* a /models answer or file, at most */
+/* The list's top-level fields other than "data", as compact JSON, at most:
+ * OpenRouter's take a few dozen bytes, and every list request reads them. */
+#define MODELS_LIST_FIELDS_MAX (64u * 1024)
 
 /* List prices in money units (1e-10 USD), rounded up so that an estimate
  * never undercounts. */
@@ -44,13 +49,23 @@ bool model_id_valid(const char *id);
 aigw_rc db_model_upsert(struct db *db, const cJSON *record, const char *synced_at, char *err);
 
 /* Replaces the table with the models of a /models document (len bytes of
- * JSON text, borrowed): {"data": [record, ...]} with at least one record.
- * Every record is checked first, then all are written and the rows missing
- * from the list deleted, in one transaction: on any error nothing changes.
- * Must be called outside a transaction. AIGW_EINVAL (bad JSON, no or empty
- * data array, a bad record: err says which), AIGW_ETOOBIG, AIGW_EDB. */
+ * JSON text, borrowed): {"data": [record, ...], ...} with at least one
+ * record. The document's other top-level fields (OpenRouter's links,
+ * total_count) replace the stored list fields (db_models_list_fields).
+ * Every record is checked first, then all are written, the rows missing
+ * from the list deleted and the list fields stored, in one transaction: on
+ * any error nothing changes. Must be called outside a transaction.
+ * AIGW_EINVAL (bad JSON, no or empty data array, a bad record, list fields
+ * over MODELS_LIST_FIELDS_MAX: err says which), AIGW_ETOOBIG, AIGW_EDB. */
 aigw_rc db_models_replace(struct db *db, const char *json, size_t len,
                           struct models_replace_result *res, char *err);
+
+/* The top-level fields other than "data" of the document last stored by
+ * db_models_replace, as the text of one JSON object in the upstream's order
+ * (e.g. {"links":{"next":null},"total_count":7}), in *fields (malloc'd,
+ * NUL-terminated; the caller frees it). AIGW_ENOTFOUND when none was stored
+ * (no sync or import since migration 010). */
+aigw_rc db_models_list_fields(struct db *db, char **fields, char *err);
 
 /* The stored JSON record of model id in *record (malloc'd, NUL-terminated;
  * the caller frees it). AIGW_ENOTFOUND if there is no such model. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Real-client suite: the official openai npm SDK (pinned in package-lock.json)
-# against the gateway through a web server, or straight against the OpenRouter
-# simulator to debug the tests. Installs with `npm ci` when needed, prepares an
+# Real-client suite: the official openai npm SDK and OpenRouter's own
+# @openrouter/sdk (pinned in package-lock.json) against the gateway through a
+# web server, or straight against the OpenRouter simulator to debug the tests. Installs with `npm ci` when needed, prepares an
 # app with keys and the models table if none is given, runs `node --test`, and
 # prints "PASS: clients[KIND]: name" / "FAIL: ..." lines, then "N passed, N failed".
 set -uo pipefail
@@ -109,7 +109,7 @@ admin() { "$AIGW_ADMIN" --config "$AIGW_CONFIG" "$@"; }
 
 if [ $SIM_ONLY = 1 ] || [ -z "${AIGW_BASE_URL:-}" ]; then
 	export AIGW_CLIENT_TARGET=sim
-	echo "clients: openai SDK -> simulator $AIGW_SIM_URL/api/v1 (gateway-only tests skip)"
+	echo "clients: SDKs -> simulator $AIGW_SIM_URL/api/v1 (gateway-only tests skip)"
 else
 	export AIGW_CLIENT_TARGET=gateway
 	if [ -z "${AIGW_TEST_APP:-}" ] || [ -z "${AIGW_TEST_CLIENT_KEY:-}" ] ||
@@ -136,15 +136,21 @@ else
 		timeout 120 "$AIGW_ADMIN" --config "$AIGW_CONFIG" models sync >"$WORK/sync.out" 2>&1 ||
 			setup_fail "aigw-admin models sync" "$WORK/sync.out"
 	fi
-	echo "clients: openai SDK -> $AIGW_BASE_URL/v1/$AIGW_TEST_APP (simulator $AIGW_SIM_URL)"
+	echo "clients: SDKs -> $AIGW_BASE_URL/v1/$AIGW_TEST_APP (simulator $AIGW_SIM_URL)"
 fi
 
-# ---- the SDK, exactly as locked --------------------------------------------------
+# ---- the SDKs, exactly as locked -------------------------------------------------
 
 cd "$HERE" || exit 1
-locked=$(node -p 'require("./package-lock.json").packages["node_modules/openai"].version' 2>/dev/null)
-have=$(node -p 'require("./node_modules/openai/package.json").version' 2>/dev/null)
-if [ -z "$have" ] || [ "$have" != "$locked" ]; then
+# "ok" when every dependency of package.json is installed at its locked version.
+installed=$(node -e '
+const lock = require("./package-lock.json").packages;
+const bad = Object.keys(require("./package.json").dependencies).filter((name) => {
+  try { return require(`./node_modules/${name}/package.json`).version !== lock[`node_modules/${name}`].version; }
+  catch { return true; }
+});
+console.log(bad.length ? bad.join(" ") : "ok");' 2>/dev/null)
+if [ "$installed" != ok ]; then
 	timeout 600 npm ci --no-audit --no-fund >"$WORK/npm.log" 2>&1 ||
 		setup_fail "npm ci" "$WORK/npm.log"
 fi

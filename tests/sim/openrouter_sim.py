@@ -39,6 +39,7 @@ ROUTES = {
     API + "/key": ("GET", "key"),
     API + "/auth/key": ("GET", "key"),
 }
+MODEL_PREFIX = API + "/model/"
 
 CORS = [("Access-Control-Allow-Origin", "*"),
         ("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS"),
@@ -148,6 +149,8 @@ class Handler(BaseHTTPRequestHandler):
     def api(self, path, query, body):
         state, models = self.server.state, self.server.models
         method, endpoint = ROUTES.get(path, (None, None))
+        if endpoint is None and path.startswith(MODEL_PREFIX):
+            method, endpoint = "GET", "models"  # one model: /model/{author}/{slug}
         headers = {}
         for name, value in self.headers.items():
             name = name.lower()
@@ -174,7 +177,8 @@ class Handler(BaseHTTPRequestHandler):
             elif endpoint == "embeddings":
                 sim_api.embeddings(call)
             elif endpoint == "models":
-                sim_api.models(call)
+                sim_api.models(call, query, path[len(MODEL_PREFIX):]
+                               if path.startswith(MODEL_PREFIX) else None)
             elif endpoint == "generation":
                 sim_api.generation(call, query)
             else:

@@ -2,11 +2,13 @@
 GET /generation?id= and GET /key (chat completions live in sim_chat.py)."""
 
 from decimal import Decimal
+from urllib.parse import unquote
 
 import sim_data
 
 EMBEDDING_MODEL = "openai/text-embedding-3-small"
 MAX_DIMENSIONS = 4096
+MAX_PAGE = 1000  # /models `limit`, as OpenRouter documents it
 
 
 def embeddings(call):
@@ -71,15 +73,67 @@ def embeddings(call):
     call.send_json(200, obj, byte_by_byte=(s == "byte_by_byte"), cut=cut)
 
 
-def models(call):
-    """Public like OpenRouter's: no key needed (a key, if sent, is not checked)."""
+def _page_param(query, name, low, high):
+    """A paging parameter as an int, None when absent; ValueError unless it is
+    decimal digits within [low, high]."""
+    values = query.get(name)
+    if not values:
+        return None
+    text = values[0]
+    if not text.isdigit() or not text.isascii() or not low <= int(text) <= high:
+        raise ValueError("%s must be an integer from %d to %d" % (name, low, high))
+    return int(text)
+
+
+def models_list(doc, offset, limit):
+    """The /models answer for the table doc: OpenRouter's list envelope, `data` then
+    `links` ({next: the next page's path, or null}) and `total_count` (every model,
+    whatever the page); any other top-level field of the table file is kept. Without
+    offset and limit the whole list; with either, data[offset:offset+limit]."""
+    everything = doc["data"]
+    start = offset or 0
+    end = len(everything) if limit is None else min(len(everything), start + limit)
+    nxt = None
+    if limit is not None and end < len(everything):
+        nxt = "/api/v1/models?offset=%d&limit=%d" % (end, limit)
+    out = {"data": everything[start:end] if start < len(everything) else []}
+    for k, v in doc.items():
+        if k not in ("data", "links", "total_count"):
+            out[k] = v
+    out["links"] = {"next": nxt}
+    out["total_count"] = len(everything)
+    return out
+
+
+def models(call, query, one=None):
+    """GET /models, or GET /model/{author}/{slug} when one is the raw
+    "{author}/{slug}" (answered {"data": record}). Public like OpenRouter's: no
+    key needed (a key, if sent, is not checked). `offset` / `limit` page the
+    list; other query parameters (filters, sort) are ignored: the simulator
+    lists every model of its table."""
     if not call.pick_scenario() or not call.pre_answer():
         return
     if call.scenario == "hang":
         call.hang()
         return
+    if one is not None:
+        model_id = "/".join(unquote(part) for part in one.split("/"))
+        record = call.models.get(model_id)
+        if record is None:
+            call.send_error(404, "Model %s not found" % model_id)
+            return
+        call.finish_entry("complete")
+        call.send_json(200, {"data": record})
+        return
+    try:
+        offset = _page_param(query, "offset", 0, 10 ** 9)
+        limit = _page_param(query, "limit", 1, MAX_PAGE)
+    except ValueError as e:
+        call.send_error(400, str(e))
+        return
     call.finish_entry("complete")
-    call.send_json(200, call.models.doc, byte_by_byte=(call.scenario == "byte_by_byte"),
+    call.send_json(200, models_list(call.models.doc, offset, limit),
+                   byte_by_byte=(call.scenario == "byte_by_byte"),
                    cut=(call.scenario == "cut"))
 
 

@@ -588,6 +588,52 @@ class Endpoints(SimTest):
             for f in ("prompt", "completion", "request", "input_cache_read"):
                 self.assertIsInstance(m["pricing"][f], str)
             self.assertIn("max_completion_tokens", m["top_provider"])
+            # the fields OpenRouter's own SDK requires of every record
+            for f in ("canonical_slug", "default_parameters", "per_request_limits",
+                      "supported_parameters", "supported_voices"):
+                self.assertIn(f, m)
+            self.assertEqual(m["links"]["details"], "/api/v1/models/%s/endpoints" % m["id"])
+            self.assertIsInstance(m["top_provider"]["is_moderated"], bool)
+
+    def test_models_list_envelope(self):
+        # OpenRouter's list: data, links.next (null: the whole list) and total_count.
+        _, _, raw = call("GET", "/api/v1/models", key=None)
+        doc = json.loads(raw)
+        self.assertEqual(list(doc), ["data", "links", "total_count"])
+        self.assertEqual(doc["links"], {"next": None})
+        self.assertEqual(doc["total_count"], len(MODELS))
+        self.assertEqual([m["id"] for m in doc["data"]], list(MODELS))
+
+    def test_model_one(self):
+        status, _, raw = call("GET", "/api/v1/model/openai/gpt-4o", key=None)
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(raw), {"data": MODELS["openai/gpt-4o"]})
+        status, _, raw = call("GET", "/api/v1/model/meta-llama/llama-3.2-3b-instruct%3Afree")
+        self.assertEqual(json.loads(raw)["data"]["id"], "meta-llama/llama-3.2-3b-instruct:free")
+        status, _, raw = call("GET", "/api/v1/model/no/such")
+        self.assertEqual(status, 404)
+        self.assertEqual(json.loads(raw)["error"]["code"], 404)
+
+    def test_models_paged(self):
+        ids = list(MODELS)
+        status, _, raw = call("GET", "/api/v1/models?offset=2&limit=3", key=None)
+        self.assertEqual(status, 200)
+        doc = json.loads(raw)
+        self.assertEqual([m["id"] for m in doc["data"]], ids[2:5])
+        self.assertEqual(doc["links"]["next"], "/api/v1/models?offset=5&limit=3")
+        self.assertEqual(doc["total_count"], len(ids))
+        _, _, raw = call("GET", doc["links"]["next"], key=None)
+        doc = json.loads(raw)
+        self.assertEqual([m["id"] for m in doc["data"]], ids[5:8])
+        self.assertIsNone(doc["links"]["next"])  # the last page
+        _, _, raw = call("GET", "/api/v1/models?offset=1", key=None)
+        self.assertEqual([m["id"] for m in json.loads(raw)["data"]], ids[1:])
+        _, _, raw = call("GET", "/api/v1/models?offset=%d" % len(ids), key=None)
+        self.assertEqual(json.loads(raw)["data"], [])
+        for q in ("limit=0", "limit=1001", "offset=-1", "offset=x", "limit=1.5"):
+            status, _, raw = call("GET", "/api/v1/models?" + q, key=None)
+            self.assertEqual(status, 400, q)
+            self.assertEqual(json.loads(raw)["error"]["code"], 400)
 
     def test_generation_found(self):
         _, hdrs, raw = chat({}, key=BYOK)

@@ -1,11 +1,13 @@
-/* For the live tests that replace the models table: take a copy of it first
- * and put it back at the end, so running them against a stack's database
- * (tests/run points AIGW_TEST_CONFIG at one) leaves its models as they were.
+/* For the live tests that replace the models table: take a copy of it (and
+ * of the list's own fields, models_list_meta) first and put it back at the
+ * end, so running them against a stack's database (tests/run points
+ * AIGW_TEST_CONFIG at one) leaves its models as they were.
  * A named lock held in between keeps two such tests (make -j check) from
  * replacing the table under each other. Included by one test file each. */
 #ifndef AIGW_TEST_MODELS_SNAPSHOT_H
 #define AIGW_TEST_MODELS_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +20,13 @@
 #include "stmt.h"
 
 static const char SQL_SNAPSHOT_CLEAR[] = "DELETE FROM models";
+static const char SQL_SNAPSHOT_CLEAR_FIELDS[] = "DELETE FROM models_list_meta";
 static const char SQL_SNAPSHOT_LOCK[] = "SELECT GET_LOCK('aigw_test_models', 300)";
 
 /* The connection holding the lock until the restore. */
 static struct db *snapshot_lock_db;
+/* Whether list fields were stored when the snapshot was taken. */
+static bool snapshot_had_fields;
 
 static int snapshot_add(const char *id, const char *record, size_t len, void *arg)
 {
@@ -37,9 +42,10 @@ static int snapshot_add(const char *id, const char *record, size_t len, void *ar
  * document; NULL on error. Caller frees it with models_snapshot_restore. */
 static cJSON *models_snapshot_take(struct db *db, const struct aigw_conf *conf)
 {
-	char err[AIGW_ERRLEN];
+	char err[AIGW_ERRLEN], *fields = NULL;
 	long long got = 0;
 	cJSON *doc, *data;
+	aigw_rc rc;
 	struct q q;
 
 	snapshot_lock_db = db_new(conf);
@@ -52,7 +58,20 @@ static cJSON *models_snapshot_take(struct db *db, const struct aigw_conf *conf)
 		fprintf(stderr, "models snapshot: no lock: %s\n", got < 0 ? err : "timeout");
 		return NULL;
 	}
-	doc = cJSON_CreateObject();
+	/* The list fields first, then "data": a document as the upstream sends. */
+	rc = db_models_list_fields(db, &fields, err);
+	snapshot_had_fields = rc == AIGW_OK;
+	if (rc != AIGW_OK && rc != AIGW_ENOTFOUND) {
+		fprintf(stderr, "models snapshot: %s\n", err);
+		return NULL;
+	}
+	doc = fields ? cJSON_Parse(fields) : cJSON_CreateObject();
+	free(fields);
+	if (!cJSON_IsObject(doc)) {
+		fprintf(stderr, "models snapshot: the stored list fields are not an object\n");
+		cJSON_Delete(doc);
+		return NULL;
+	}
 	data = cJSON_AddArrayToObject(doc, "data");
 	if (db_model_list(db, NULL, 0, snapshot_add, data, err) != AIGW_OK) {
 		fprintf(stderr, "models snapshot: %s\n", err);
@@ -62,7 +81,8 @@ static cJSON *models_snapshot_take(struct db *db, const struct aigw_conf *conf)
 	return doc;
 }
 
-/* Puts the snapshot back (an empty one empties the table), frees it and
+/* Puts the snapshot back (an empty one empties the table and the list
+ * fields; list fields are also removed if there were none), frees it and
  * releases the lock (by closing its connection). */
 static void models_snapshot_restore(struct db *db, cJSON *doc)
 {
@@ -74,6 +94,8 @@ static void models_snapshot_restore(struct db *db, cJSON *doc)
 	if (!doc)
 		goto out;
 	if (cJSON_GetArraySize(cJSON_GetObjectItem(doc, "data")) == 0) {
+		/* No models, no list to describe. */
+		snapshot_had_fields = false;
 		q_init(&q, db, SQL_SNAPSHOT_CLEAR);
 		rc = q_exec(&q, err);
 		q_end(&q);
@@ -81,6 +103,11 @@ static void models_snapshot_restore(struct db *db, cJSON *doc)
 		text = cJSON_PrintUnformatted(doc);
 		rc = text ? db_models_replace(db, text, strlen(text), &res, err) : AIGW_EINVAL;
 		free(text);
+	}
+	if (rc == AIGW_OK && !snapshot_had_fields) {
+		q_init(&q, db, SQL_SNAPSHOT_CLEAR_FIELDS);
+		rc = q_exec(&q, err);
+		q_end(&q);
 	}
 	if (rc != AIGW_OK)
 		fprintf(stderr, "models snapshot: cannot restore the models table: %s\n", err);

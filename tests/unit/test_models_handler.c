@@ -1,6 +1,8 @@
 /* handlers/models.c through the memory sink: the OpenAI list shape with every
- * upstream field kept, allowedModels filtering, percent-decoded ids, 404 for
- * unknown or not allowed models, 503 when the database is down. The database
+ * upstream field kept, the upstream list's own fields kept with total_count
+ * and links.next true of the answer, paging (offset, limit; 400 when bad),
+ * allowedModels filtering, percent-decoded ids, 404 for unknown or not
+ * allowed models, 503 when the database is down. The database
  * cases run only when $AIGW_TEST_CONFIG names an aigw.conf of a scratch
  * database (they migrate it and add an app t_<random>; the models table is
  * copied first and put back at the end); the database-down cases always run. */
@@ -43,17 +45,22 @@ static const char DOC[] =
         "{\"id\":\"openrouter/auto\",\"name\":\"Auto\",\"pricing\":{\"prompt\":\"-1\"}},"
         "{\"id\":\"solo\",\"object\":\"engine\"},"
         "{\"id\":\"acme/owned\",\"owned_by\":\"acme-labs\"}"
-        "]}";
+        "],\"links\":{\"next\":null,\"self\":\"/api/v1/models\"},\"total_count\":350,"
+        "\"object\":\"upstream-list\",\"x_meta\":{\"k\":[1,null]}}";
+
+static const char SQL_CLEAR_FIELDS[] = "DELETE FROM models_list_meta";
 
 struct result {
 	int status;
 	cJSON *json;
 };
 
-/* Runs handler for app with route_arg arg (NULL: none). */
-static void call(struct thread_ctx *c, handler_fn handler, const char *app, const char *arg,
-                 struct result *res)
+/* Runs handler for app with route_arg arg (NULL: none) and the query string
+ * query (NULL: none) on /v1/x/models. */
+static void call_q(struct thread_ctx *c, handler_fn handler, const char *app, const char *arg,
+                   const char *query, struct result *res)
 {
+	char uri[256];
 	struct request req;
 	struct response resp;
 	struct memsink ms;
@@ -61,8 +68,9 @@ static void call(struct thread_ctx *c, handler_fn handler, const char *app, cons
 
 	memset(res, 0, sizeof *res);
 	memset(&req, 0, sizeof req);
+	snprintf(uri, sizeof uri, "/v1/x/models%s%s", query ? "?" : "", query ? query : "");
 	request_add_param(&req, "REQUEST_METHOD", "GET");
-	request_add_param(&req, "REQUEST_URI", "/v1/x/models");
+	request_add_param(&req, "REQUEST_URI", uri);
 	request_fill_from_params(&req);
 	request_new_id(&req);
 	snprintf(req.app_id, sizeof req.app_id, "%s", app);
@@ -77,6 +85,12 @@ static void call(struct thread_ctx *c, handler_fn handler, const char *app, cons
 	memsink_free(&ms);
 	response_free(&resp);
 	request_free(&req);
+}
+
+static void call(struct thread_ctx *c, handler_fn handler, const char *app, const char *arg,
+                 struct result *res)
+{
+	call_q(c, handler, app, arg, NULL, res);
 }
 
 static const char *str(const cJSON *o, const char *name)
@@ -150,14 +164,96 @@ static void test_bad_ids_404_without_db(void)
 	cJSON_Delete(r.json);
 }
 
+static double num(const cJSON *o, const char *name)
+{
+	const cJSON *j = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return cJSON_IsNumber(j) ? j->valuedouble : -1;
+}
+
+static int data_size(const struct result *r)
+{
+	return cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r->json, "data"));
+}
+
+/* links.next of the answer: its text, "null", or NULL when absent. */
+static const char *next_link(const struct result *r)
+{
+	const cJSON *next = cJSON_GetObjectItemCaseSensitive(
+	        cJSON_GetObjectItemCaseSensitive(r->json, "links"), "next");
+
+	if (cJSON_IsNull(next))
+		return "null";
+	return cJSON_IsString(next) ? next->valuestring : NULL;
+}
+
+/* The top-level keys of the answer, comma-separated, in order. */
+static void keys(const struct result *r, char *out, size_t cap)
+{
+	const cJSON *item;
+	size_t n = 0;
+
+	out[0] = '\0';
+	cJSON_ArrayForEach(item, r->json)
+	{
+		n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "%s%s", n ? "," : "",
+		                      item->string);
+	}
+}
+
+/* Offsets and limits that are not integers in range: a 400 naming the
+ * parameter, before the database is asked (it is down here). */
+static void test_bad_paging_400(void)
+{
+	static const char *const bad[][2] = {
+	        {"limit=0", "limit"},
+	        {"limit=1001", "limit"},
+	        {"limit=abc", "limit"},
+	        {"limit=", "limit"},
+	        {"limit=2.5", "limit"},
+	        {"limit=%2B5", "limit"},
+	        {"limit=99999999999999999999", "limit"},
+	        {"offset=-1", "offset"},
+	        {"offset=1e3", "offset"},
+	        {"offset=1000000001", "offset"},
+	        {"offset=%00", "offset"},
+	        {"offset=1&limit=x", "limit"},
+	};
+	const cJSON *e;
+	struct result r;
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		call_q(&down_ctx, handle_models_list, "app1", NULL, bad[i][0], &r);
+		check_error(&r, 400, "invalid_request_error");
+		e = cJSON_GetObjectItemCaseSensitive(r.json, "error");
+		CHECK_STR(str(e, "param"), bad[i][1]);
+		cJSON_Delete(r.json);
+	}
+	/* in range: on to the database, which is down */
+	call_q(&down_ctx, handle_models_list, "app1", NULL, "offset=1000000000&limit=1000", &r);
+	check_error(&r, 503, "service_unavailable");
+	cJSON_Delete(r.json);
+}
+
 static void test_list_all(void)
 {
+	char order[128];
 	const cJSON *m;
 	struct result r;
 
 	call(&ctx, handle_models_list, app_id, NULL, &r);
 	CHECK_INT(r.status, 200);
 	CHECK_STR(str(r.json, "object"), "list");
+	/* ours first, then the upstream's own in its order, "object" replaced */
+	keys(&r, order, sizeof order);
+	CHECK_STR(order, "object,data,links,total_count,x_meta");
+	CHECK_INT(num(r.json, "total_count"), 4); /* what is answered, not the upstream's 350 */
+	CHECK_STR(next_link(&r), "null");
+	CHECK_STR(str(cJSON_GetObjectItemCaseSensitive(r.json, "links"), "self"), "/api/v1/models");
+	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+	                  cJSON_GetObjectItemCaseSensitive(r.json, "x_meta"), "k")),
+	          2);
 	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "data")), 4);
 	/* ordered by id */
 	CHECK_STR(str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "data"), 0), "id"),
@@ -187,9 +283,17 @@ static void test_list_allowed_only(void)
 	set_allowed(allowed, 3);
 	call(&ctx, handle_models_list, app_id, NULL, &r);
 	CHECK_INT(r.status, 200);
-	CHECK_INT(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "data")), 2);
+	CHECK_INT(data_size(&r), 2);
 	CHECK(entry(&r, "openai/gpt-4o") && entry(&r, "openrouter/auto"));
 	CHECK(!entry(&r, "not/synced") && !entry(&r, "solo"));
+	CHECK_INT(num(r.json, "total_count"), 2); /* the app's list, not the upstream's */
+	CHECK_STR(next_link(&r), "null");
+	cJSON_Delete(r.json);
+	call_q(&ctx, handle_models_list, app_id, NULL, "limit=1", &r);
+	CHECK_INT(data_size(&r), 1);
+	CHECK(entry(&r, "openai/gpt-4o") != NULL);
+	CHECK_INT(num(r.json, "total_count"), 2);
+	CHECK_STR(next_link(&r), "/v1/x/models?offset=1&limit=1");
 	cJSON_Delete(r.json);
 
 	call(&ctx, handle_models_get, app_id, "openai/gpt-4o", &r);
@@ -202,6 +306,60 @@ static void test_list_allowed_only(void)
 	check_error(&r, 404, "not_found_error");
 	cJSON_Delete(r.json);
 	set_allowed(NULL, 0);
+}
+
+/* offset/limit as OpenRouter takes them; ids in order: acme/owned,
+ * openai/gpt-4o, openrouter/auto, solo. */
+static void test_list_paged(void)
+{
+	static const struct {
+		const char *query, *first, *next;
+		int n;
+	} cases[] = {
+	        {"limit=2", "acme/owned", "/v1/x/models?offset=2&limit=2", 2},
+	        {"offset=2&limit=2", "openrouter/auto", "null", 2},
+	        {"offset=1&limit=2", "openai/gpt-4o", "/v1/x/models?offset=3&limit=2", 2},
+	        {"offset=3&limit=2", "solo", "null", 1},
+	        {"offset=3", "solo", "null", 1},
+	        {"offset=0", "acme/owned", "null", 4},
+	        {"limit=1000", "acme/owned", "null", 4},
+	        {"offset=4&limit=1", NULL, "null", 0},
+	        {"offset=1000000000", NULL, "null", 0},
+	        {"q=gpt&sort=newest", "acme/owned", "null", 4}, /* filters are not applied */
+	};
+	struct result r;
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		call_q(&ctx, handle_models_list, app_id, NULL, cases[i].query, &r);
+		CHECK_INT(r.status, 200);
+		CHECK_INT(data_size(&r), cases[i].n);
+		if (cases[i].first)
+			CHECK_STR(str(cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "data"), 0),
+			              "id"),
+			          cases[i].first);
+		CHECK_INT(num(r.json, "total_count"), 4);
+		CHECK_STR(next_link(&r), cases[i].next);
+		cJSON_Delete(r.json);
+	}
+}
+
+/* Before a first sync since migration 010: OpenAI's shape only. */
+static void test_list_without_fields(void)
+{
+	char err[AIGW_ERRLEN], order[64];
+	struct result r;
+	struct q q;
+
+	q_init(&q, ctx.db, SQL_CLEAR_FIELDS);
+	CHECK_INT(q_exec(&q, err), AIGW_OK);
+	q_end(&q);
+	call_q(&ctx, handle_models_list, app_id, NULL, "limit=1", &r);
+	CHECK_INT(r.status, 200);
+	keys(&r, order, sizeof order);
+	CHECK_STR(order, "object,data");
+	CHECK_INT(data_size(&r), 1);
+	cJSON_Delete(r.json);
 }
 
 static void test_get_one(void)
@@ -273,11 +431,14 @@ int main(void)
 
 	RUN(test_db_down_503);
 	RUN(test_bad_ids_404_without_db);
+	RUN(test_bad_paging_400);
 	live = live_setup();
 	if (live) {
 		RUN(test_list_all);
 		RUN(test_list_allowed_only);
+		RUN(test_list_paged);
 		RUN(test_get_one);
+		RUN(test_list_without_fields);
 		models_snapshot_restore(ctx.db, saved_models);
 		db_free(ctx.db);
 		conf_free(&conf);

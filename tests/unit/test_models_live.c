@@ -1,6 +1,7 @@
 /* db/models.c against a real MariaDB: replacing the table from a /models
  * document (all or nothing), prices stored exactly, list with and without an
- * allowed set, get, and price lookups rounded up. Runs only when
+ * allowed set, get, price lookups rounded up, and the list's own top-level
+ * fields stored with the records (models_list_meta). Runs only when
  * $AIGW_TEST_CONFIG names an aigw.conf of a scratch database (it migrates it;
  * the models table is copied first and put back at the end); otherwise it
  * exits 77 (skipped). */
@@ -44,6 +45,7 @@ static const char SQL_PRICES[] =
         "CAST(price_input_cache_read AS CHAR), context_length, max_completion_tokens, created, "
         "name FROM models WHERE id = ?";
 static const char SQL_COUNT[] = "SELECT COUNT(*) FROM models";
+static const char SQL_CLEAR_FIELDS[] = "DELETE FROM models_list_meta";
 
 static long long count_models(void)
 {
@@ -302,6 +304,83 @@ static void test_upsert_one(void)
 	cJSON_Delete(j);
 }
 
+static char *list_fields(aigw_rc *rc)
+{
+	char err[AIGW_ERRLEN], *fields = NULL;
+
+	*rc = db_models_list_fields(db, &fields, err);
+	return fields;
+}
+
+/* OpenRouter's list envelope: every field but "data" is stored, compact, in
+ * the upstream's order, with nested values and nulls as sent. */
+static void test_list_fields_stored(void)
+{
+	static const char doc[] =
+	        "{\"total_count\": 2, \"data\": [{\"id\": \"a/1\"}, {\"id\": \"b/2\"}],"
+	        " \"links\": {\"next\": null}, \"extra\": {\"n\": [1, \"x\", 2.5]}}";
+	struct models_replace_result res;
+	char *fields;
+	aigw_rc rc;
+
+	CHECK_INT(replace(doc, &res), AIGW_OK);
+	fields = list_fields(&rc);
+	CHECK_INT(rc, AIGW_OK);
+	CHECK_STR(fields, "{\"total_count\":2,\"links\":{\"next\":null},\"extra\":{\"n\":[1,\"x\","
+	                  "2.5]}}");
+	free(fields);
+
+	/* a list with no field of its own replaces them with none */
+	CHECK_INT(replace("{\"data\":[{\"id\":\"a/1\"}]}", &res), AIGW_OK);
+	fields = list_fields(&rc);
+	CHECK_INT(rc, AIGW_OK);
+	CHECK_STR(fields, "{}");
+	free(fields);
+}
+
+/* A document refused for any reason leaves the stored fields as they were. */
+static void test_list_fields_all_or_nothing(void)
+{
+	static const char head[] = "{\"data\":[{\"id\":\"c/3\"}],\"pad\":\"";
+	const size_t h = sizeof head - 1, n = MODELS_LIST_FIELDS_MAX;
+	struct models_replace_result res;
+	char *fields, *big;
+	aigw_rc rc;
+
+	CHECK_INT(replace("{\"data\":[{\"id\":\"a/1\"}],\"total_count\":1}", &res), AIGW_OK);
+	/* a bad record */
+	CHECK_INT(replace("{\"data\":[{\"id\":\"a/1\"},{\"id\":7}],\"total_count\":9}", &res),
+	          AIGW_EINVAL);
+	/* fields over the cap, the records fine */
+	big = malloc(h + n + 3);
+	if (!big)
+		exit(1);
+	memcpy(big, head, h);
+	memset(big + h, 'x', n); /* {"pad":"x...x"} is then over the cap */
+	memcpy(big + h + n, "\"}", 3);
+	CHECK_INT(replace(big, &res), AIGW_EINVAL);
+	free(big);
+	fields = list_fields(&rc);
+	CHECK_INT(rc, AIGW_OK);
+	CHECK_STR(fields, "{\"total_count\":1}");
+	free(fields);
+	CHECK_INT(count_models(), 1);
+}
+
+/* No row before a first sync after migration 010. */
+static void test_list_fields_none_yet(void)
+{
+	char err[AIGW_ERRLEN];
+	aigw_rc rc;
+	struct q q;
+
+	q_init(&q, db, SQL_CLEAR_FIELDS);
+	CHECK_INT(q_exec(&q, err), AIGW_OK);
+	q_end(&q);
+	CHECK(list_fields(&rc) == NULL);
+	CHECK_INT(rc, AIGW_ENOTFOUND);
+}
+
 /* The simulator's price table (tests/sim/models.json of the source tree;
  * $AIGW_TEST_MODELS_JSON overrides), when it is at hand. */
 static void test_simulator_table(void)
@@ -311,6 +390,7 @@ static void test_simulator_table(void)
 	char err[AIGW_ERRLEN], *text = NULL;
 	struct model_price p;
 	size_t len = 0;
+	aigw_rc rc;
 	FILE *f;
 
 	if (!src || !src[0])
@@ -323,6 +403,12 @@ static void test_simulator_table(void)
 	fclose(f);
 	CHECK_INT(db_models_replace(db, text, len, &res, err), AIGW_OK);
 	CHECK_INT(res.stored, 7);
+	free(text);
+	/* the simulator's table file has no list fields of its own (it adds
+	 * OpenRouter's envelope when it answers) */
+	text = list_fields(&rc);
+	CHECK_INT(rc, AIGW_OK);
+	CHECK_STR(text, "{}");
 	CHECK_INT(db_model_price(db, "sim/expensive", &p, err), AIGW_OK);
 	CHECK_INT(p.prompt, 10000000);
 	CHECK_INT(p.completion, 20000000);
@@ -355,6 +441,9 @@ int main(void)
 	RUN(test_too_long_id_rejected);
 	RUN(test_replace_removes_unlisted);
 	RUN(test_upsert_one);
+	RUN(test_list_fields_stored);
+	RUN(test_list_fields_all_or_nothing);
+	RUN(test_list_fields_none_yet);
 	RUN(test_simulator_table);
 
 	models_snapshot_restore(db, saved);
