@@ -1,6 +1,7 @@
 /* aigw-admin: database administration for operators and scripts (migrate,
  * apps, keys, keyring rotation, the model table). This file holds main, the usage text, option
- * parsing and the helpers the command files share. */
+ * parsing and the helpers the command files share. It connects with the admin
+ * config's account when there is one: the runtime account has no DDL rights. */
 #include "config.h"
 #include "admin.h"
 
@@ -16,7 +17,7 @@
 #include "migrate.h"
 
 static const char USAGE[] =
-        "usage: aigw-admin [--config FILE] COMMAND\n"
+        "usage: aigw-admin [--config FILE] [--admin-config FILE] COMMAND\n"
         "\n"
         "commands:\n"
         "  migrate                       apply the database migrations not yet applied\n"
@@ -38,6 +39,10 @@ static const char USAGE[] =
         "                                [...]}, - for stdin); prints \"imported N models\"\n"
         "\n"
         "The config file is --config FILE, else $AIGW_CONFIG, else " AIGW_DEFAULT_CONFIG ".\n"
+        "The admin config, in the same format, is read after it and its keys replace\n"
+        "the config file's; it names the database account with DDL rights (db_user,\n"
+        "db_password) that migrate needs: --admin-config FILE, else $AIGW_ADMIN_CONFIG,\n"
+        "else " ADMIN_CONF_NAME " in the config file's directory if it exists.\n"
         "Exit status: 0 done, 1 error, 2 bad usage.\n";
 
 static void vreport(const char *fmt, va_list ap)
@@ -122,16 +127,47 @@ int admin_parse(int argc, char **argv, const struct admin_opt *opts, const char 
 	return ADMIN_OK;
 }
 
+/* Picks the admin config: explicit (must exist), else beside the config
+ * (optional). Sets a->admin_conf_file; returns true if it must exist. */
+static bool admin_conf_pick(struct admin *a, const char *conf_file)
+{
+	const char *env = getenv("AIGW_ADMIN_CONFIG");
+	const char *slash = strrchr(conf_file, '/');
+	int dir_len = slash ? (int)(slash - conf_file) + 1 : 0;
+
+	if (a->admin_config_path) {
+		snprintf(a->admin_conf_file, sizeof a->admin_conf_file, "%s", a->admin_config_path);
+		return true;
+	}
+	if (env && env[0]) {
+		snprintf(a->admin_conf_file, sizeof a->admin_conf_file, "%s", env);
+		return true;
+	}
+	snprintf(a->admin_conf_file, sizeof a->admin_conf_file, "%.*s%s", dir_len, conf_file,
+	         ADMIN_CONF_NAME);
+	return false;
+}
+
 int admin_open(struct admin *a)
 {
 	char err[AIGW_ERRLEN];
 	const char *path = conf_path(a->config_path);
+	bool must_exist;
+	aigw_rc rc;
 	int lvl;
 
 	conf_defaults(&a->conf);
 	a->conf_loaded = true;
 	if (conf_load(&a->conf, path, err) != AIGW_OK)
 		return admin_error("%s", err);
+	/* Over the loaded config: a key given in both files takes the admin
+	 * config's value. Only a missing optional file is no error. */
+	must_exist = admin_conf_pick(a, path);
+	rc = conf_load(&a->conf, a->admin_conf_file, err);
+	if (rc == AIGW_OK)
+		a->admin_conf_loaded = true;
+	else if (rc != AIGW_ENOTFOUND || must_exist)
+		return admin_error("admin config: %s", err);
 	lvl = a->conf.log_level ? log_level_parse(a->conf.log_level) : -1;
 	if (lvl >= 0)
 		log_set_level((enum log_level)lvl);
@@ -182,9 +218,14 @@ static int cmd_migrate(struct admin *a, int argc, char **argv)
 	rc = admin_open(a);
 	if (rc != ADMIN_OK)
 		return rc;
-	if (db_migrate(&a->conf, stdout, err) != AIGW_OK)
-		return admin_error("migrate: %s", err);
-	return ADMIN_OK;
+	if (db_migrate(&a->conf, stdout, err) == AIGW_OK)
+		return ADMIN_OK;
+	admin_error("migrate: %s", err);
+	if (!a->admin_conf_loaded)
+		admin_error("migrate ran as db_user '%s' (there is no %s): the account with DDL "
+		            "rights belongs there, or in --admin-config FILE",
+		            a->conf.db_user, a->admin_conf_file);
+	return ADMIN_ERR;
 }
 
 int main(int argc, char **argv)
@@ -204,12 +245,20 @@ int main(int argc, char **argv)
 			a.config_path = argv[++i];
 		} else if (strncmp(argv[i], "--config=", 9) == 0) {
 			a.config_path = argv[i] + 9;
+		} else if (strcmp(argv[i], "--admin-config") == 0) {
+			if (i + 1 >= argc)
+				return admin_usage_error("--admin-config needs a file name");
+			a.admin_config_path = argv[++i];
+		} else if (strncmp(argv[i], "--admin-config=", 15) == 0) {
+			a.admin_config_path = argv[i] + 15;
 		} else {
 			return admin_usage_error("unknown option %s", argv[i]);
 		}
 	}
 	if (a.config_path && !a.config_path[0])
 		return admin_usage_error("--config needs a file name");
+	if (a.admin_config_path && !a.admin_config_path[0])
+		return admin_usage_error("--admin-config needs a file name");
 	if (i >= argc)
 		return admin_usage_error("missing command");
 	cmd = argv[i++];

@@ -17,11 +17,17 @@ struct db;
 #define ADMIN_USAGE 2
 #define ADMIN_HELP (-1)
 
+/* The admin config's name in the config file's directory. */
+#define ADMIN_CONF_NAME "admin.conf"
+
 #define ADMIN_NAME_MAX 128 /* apps.name, api_keys.name */
 #define ADMIN_TIME_LEN 40
 
 struct admin {
-	const char *config_path; /* --config, or NULL for $AIGW_CONFIG / the default */
+	const char *config_path;       /* --config, or NULL for $AIGW_CONFIG / the default */
+	const char *admin_config_path; /* --admin-config, or NULL (admin_open picks one) */
+	char admin_conf_file[4096];    /* the admin config admin_open looked for */
+	bool admin_conf_loaded;        /* it existed and its keys replaced the config's */
 	struct aigw_conf conf;
 	bool conf_loaded;
 	struct db *db;
@@ -42,8 +48,10 @@ int admin_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2))
  * pos. Returns ADMIN_OK, ADMIN_USAGE (reported) or ADMIN_HELP. */
 int admin_parse(int argc, char **argv, const struct admin_opt *opts, const char **pos, int min_pos,
                 int max_pos);
-/* Loads the config and opens the database (lazily connected). Reports and
- * returns ADMIN_ERR on failure. */
+/* Loads the config, then the admin config over it (the database account
+ * with DDL rights: --admin-config, else $AIGW_ADMIN_CONFIG, else admin.conf
+ * beside the config when it exists), and opens the database (lazily
+ * connected). Reports and returns ADMIN_ERR on failure. */
 int admin_open(struct admin *a);
 /* True if s is 1..max bytes with no control characters (tabs and newlines
  * would break the tab-separated listings). */

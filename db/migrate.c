@@ -3,12 +3,16 @@
  * before it can know which migrations to apply. Migration texts are DDL with
  * several statements, run as one multi-statement query; DDL commits
  * implicitly, so a migration cut short is not rolled back, and the files are
- * written to be rerun (CREATE TABLE IF NOT EXISTS, INSERT IGNORE). */
+ * written to be rerun (CREATE TABLE IF NOT EXISTS, INSERT IGNORE). A database
+ * that is up to date needs no DDL: then the runtime account (SELECT, INSERT,
+ * UPDATE, DELETE) can run it too. */
 #include "config.h"
 #include "migrate.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include <mysqld_error.h>
 
 #include "alloc.h"
 #include "db.h"
@@ -26,16 +30,28 @@ static const char SQL_SCHEMA_MIGRATIONS[] =
         " PRIMARY KEY (version)"
         ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
         " COMMENT='Schema migrations applied by aigw-admin migrate, one row each'";
+/* CREATE TABLE IF NOT EXISTS needs the CREATE right even when the table is
+ * there, so its existence is asked first. */
+static const char SQL_HAS_SCHEMA_MIGRATIONS[] =
+        "SELECT COUNT(*) FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'schema_migrations'";
 static const char SQL_LOCK[] = "SELECT GET_LOCK('aigw_migrate', 30)";
 static const char SQL_UNLOCK[] = "SELECT RELEASE_LOCK('aigw_migrate')";
 static const char SQL_APPLIED[] = "SELECT version FROM schema_migrations ORDER BY version";
 static const char SQL_RECORD[] = "INSERT INTO schema_migrations (version, name, applied_at) "
                                  "VALUES (?, ?, UTC_TIMESTAMP(6))";
 
+static bool denied(unsigned e)
+{
+	return e == ER_DBACCESS_DENIED_ERROR || e == ER_TABLEACCESS_DENIED_ERROR ||
+	       e == ER_COLUMNACCESS_DENIED_ERROR || e == ER_SPECIFIC_ACCESS_DENIED_ERROR;
+}
+
 /* Runs text (one or more statements) and drains every result. */
 static aigw_rc run_sql(MYSQL *m, const char *what, const char *text, char *err)
 {
 	MYSQL_RES *res;
+	const char *hint;
 	int status, n = 1;
 
 	if (mysql_real_query(m, text, strlen(text)) != 0)
@@ -54,8 +70,10 @@ static aigw_rc run_sql(MYSQL *m, const char *what, const char *text, char *err)
 			goto fail;
 	}
 fail:
-	return aigw_fail(err, AIGW_EDB, "%s: statement %d failed (%u): %s", what, n, mysql_errno(m),
-	                 mysql_error(m));
+	hint = denied(mysql_errno(m)) ? " (migrations need DDL rights: CREATE, ALTER, DROP, INDEX)"
+	                              : "";
+	return aigw_fail(err, AIGW_EDB, "%s: statement %d failed (%u): %s%s", what, n,
+	                 mysql_errno(m), mysql_error(m), hint);
 }
 
 /* SELECT of one integer (the lock functions); *v is -1 for SQL NULL. */
@@ -150,7 +168,7 @@ aigw_rc db_migrate_list(const struct aigw_conf *conf, const struct migration *li
                         FILE *out, char *err)
 {
 	struct db *db = db_new_multi(conf);
-	long long *done = NULL, lock = 0;
+	long long *done = NULL, lock = 0, has_table = 0;
 	size_t n_done = 0, i, n_applied = 0;
 	bool locked = false;
 	char what[160];
@@ -178,7 +196,9 @@ aigw_rc db_migrate_list(const struct aigw_conf *conf, const struct migration *li
 		goto out;
 	locked = true;
 
-	rc = run_sql(m, "creating schema_migrations", SQL_SCHEMA_MIGRATIONS, err);
+	rc = select_int(db, SQL_HAS_SCHEMA_MIGRATIONS, &has_table, err);
+	if (rc == AIGW_OK && has_table < 1)
+		rc = run_sql(m, "creating schema_migrations", SQL_SCHEMA_MIGRATIONS, err);
 	if (rc != AIGW_OK)
 		goto out;
 	rc = applied_versions(db, &done, &n_done, err);

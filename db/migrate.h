@@ -26,7 +26,8 @@ extern const size_t migrations_count;
  * GET_LOCK('aigw_migrate', 30) so concurrent runs take turns. Writes one line
  * per applied migration ("applied 001_plans") to out, or "up to date" when
  * there was nothing to do. Stops at the first failure (AIGW_EDB, err names
- * the migration); what was applied before it stays recorded. */
+ * the migration); what was applied before it stays recorded. Applying needs
+ * DDL rights; with nothing to apply, the SELECT right suffices. */
 aigw_rc db_migrate_list(const struct aigw_conf *conf, const struct migration *list, size_t n,
                         FILE *out, char *err);
 /* The same with the embedded migrations. */

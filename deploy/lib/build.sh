@@ -26,6 +26,7 @@ bins_resolve() {
 # build/, build-sanitize/) refuse to configure.
 build_tree() {
 	local log=$LOGD/build.log src=$ROOT
+	log_file "$log"
 	: >"$log"
 	if [ -f "$ROOT/Makefile" ] && [ -f "$ROOT/config.status" ]; then
 		BINDIR=$ROOT

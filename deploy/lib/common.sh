@@ -24,6 +24,18 @@ proc_cmdline() {
 	printf '%s\n' "$c"
 }
 
+# proc_uid PID: the real user id a process runs as; fails when it is gone.
+proc_uid() {
+	local key uid _
+	while read -r key uid _; do
+		if [ "$key" = Uid: ]; then
+			printf '%s\n' "$uid"
+			return 0
+		fi
+	done <"/proc/$1/status" 2>/dev/null
+	return 1
+}
+
 # proc_alive PID: true while the process exists and is not a zombie. Unlike
 # its command line, which reads empty for a moment while the process execs,
 # its state is always there.
@@ -104,12 +116,28 @@ port_busy() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# log_file FILE [OWNER]: makes sure FILE exists with mode 0640 before a
+# process writes to it, owned by OWNER (user:group) when given. Logs name
+# apps, keys' ids and requests: never world-readable.
+log_file() {
+	[ -e "$1" ] || (umask 027 && : >>"$1")
+	[ -z "${2:-}" ] || chown "$2" "$1"
+	chmod 0640 "$1"
+}
+
+# logs_private: takes every other permission off the files of the log
+# directory (what a server created with its own umask, or an older stack).
+logs_private() {
+	find "$LOGD" -maxdepth 1 -type f -perm /o=rwx -exec chmod o-rwx {} + 2>/dev/null || true
+}
+
 # start_bg PIDFILE LOG CMD...: starts CMD in its own session (so it outlives
 # this script and a closing terminal), output appended to LOG, and records
 # its pid. The process is not a child we wait for.
 start_bg() {
 	local pidfile=$1 log=$2
 	shift 2
+	log_file "$log"
 	# 9>&-: the stack's lock (deploy/stack lock_dir) must not outlive this command.
 	setsid "$@" </dev/null >>"$log" 2>&1 9>&- &
 	printf '%s\n' "$!" >"$pidfile"
@@ -167,24 +195,29 @@ fingerprint() {
 	done | cksum | cut -d' ' -f1
 }
 
-# as_web_user TEST-ARGS...: runs test(1) as the web server's account.
-as_web_user() {
-	runuser -u "$WEB_USER" -- test "$@" 2>/dev/null
+# as_user USER TEST-ARGS...: runs test(1) as USER.
+as_user() {
+	local user=$1
+	shift
+	runuser -u "$user" -- test "$@" 2>/dev/null
 }
 
-# need_web_access FLAG PATH WHAT: fails with a clear message unless the web
-# server's account passes `test FLAG PATH`, naming the first directory on the
-# way it cannot search.
-need_web_access() {
-	local flag=$1 path=$2 what=$3 d="" part
-	as_web_user "$flag" "$path" && return 0
+# need_access USER FLAG PATH WHAT: fails with a clear message unless USER
+# passes `test FLAG PATH`, naming the first directory on the way it cannot
+# search.
+need_access() {
+	local user=$1 flag=$2 path=$3 what=$4 d="" part
+	as_user "$user" "$flag" "$path" && return 0
 	local IFS=/
 	for part in ${path#/}; do
 		d="$d/$part"
 		[ "$d" = "$path" ] && break
-		if ! as_web_user -x "$d"; then
-			die "$WEB_USER cannot reach $what ($path): directory $d is not searchable by it (mode $(stat -c '%A %U:%G' "$d")). Use a --dir on a path $WEB_USER may traverse, or allow it: chmod o+x $d"
+		if ! as_user "$user" -x "$d"; then
+			die "$user cannot reach $what ($path): directory $d is not searchable by it (mode $(stat -c '%A %U:%G' "$d")). Use a --dir on a path $user may traverse, or allow it: chmod o+x $d"
 		fi
 	done
-	die "$WEB_USER cannot use $what: $path ($(stat -c '%A %U:%G' "$path" 2>/dev/null || echo missing))"
+	die "$user cannot use $what: $path ($(stat -c '%A %U:%G' "$path" 2>/dev/null || echo missing))"
 }
+
+# need_web_access FLAG PATH WHAT: need_access for the web server's account.
+need_web_access() { need_access "$WEB_USER" "$@"; }

@@ -1,8 +1,8 @@
 # shellcheck shell=bash disable=SC2034,SC2153
 # deploy/lib/conf.sh: the files of a stack directory: the master keyring,
-# aigw.conf, the demo app's keys and stack.env.
-# Sourced by deploy/stack; uses DIR RUN CONF KEYRING ADMIN and the db/upstream
-# variables from it.
+# aigw.conf, who may read them, the demo app's keys and stack.env.
+# Sourced by deploy/stack; uses DIR RUN CONF KEYRING ADMIN and the db/upstream/
+# pool variables from it.
 
 # The keyring is made once and never rewritten: losing it makes every stored
 # key hash and BYOK ciphertext useless.
@@ -16,14 +16,14 @@ keyring_ensure() {
 		)
 		mv -f "$KEYRING.new" "$KEYRING"
 	fi
-	chmod 0600 "$KEYRING"
 }
 
 # Keys deploy/stack sets in aigw.conf; every other line of an existing file
 # (an operator's additions such as auth_cache_ttl_s or cors_origin) is kept.
 CONF_MANAGED="db_socket db_host db_port db_name db_user db_password keyring upstream_url upstream_key"
 
-# Writes DIR/aigw.conf (mode 0600). Returns 0 if its content changed.
+# Writes DIR/aigw.conf (mode 0640, group set by secrets_owner). Returns 0 if
+# its content changed.
 conf_write() {
 	local new=$CONF.new kept
 	kept=$(conf_kept_lines)
@@ -47,7 +47,7 @@ conf_write() {
 			fi
 		} >"$new"
 	)
-	install_if_changed "$new" "$CONF" 0600
+	install_if_changed "$new" "$CONF" 0640
 }
 
 # The lines of the current aigw.conf that deploy/stack does not manage
@@ -61,13 +61,17 @@ conf_kept_lines() {
 		sed -e '/./,$!d' || true
 }
 
-# Who owns aigw.conf and the keyring: the web server's account when it spawns
-# aigw.fcgi itself (apache-fcgid), root otherwise. Mode stays 0600.
+# Who may read aigw.conf and the keyring: the account aigw.fcgi runs as
+# (FCGI_USER: the pool's aigw, or the web server's account when mod_fcgid
+# spawns aigw.fcgi), and root. aigw.conf is root's, readable by that
+# account's group (0640); the keyring belongs to the account itself, read
+# only (0400), since aigw.fcgi refuses a keyring with any group or other bit.
+# admin.conf, reader.cnf and demo-keys.env stay root's alone.
 secrets_owner() {
-	local owner=root:root
-	[ "$SERVER" = apache-fcgid ] && owner=$WEB_USER:$WEB_GROUP
-	chown "$owner" "$CONF" "$KEYRING"
-	chmod 0600 "$CONF" "$KEYRING"
+	chown "root:$FCGI_GROUP" "$CONF"
+	chmod 0640 "$CONF"
+	chown "$FCGI_USER:$FCGI_GROUP" "$KEYRING"
+	chmod 0400 "$KEYRING"
 }
 
 # Creates the demo app and a client and an admin key once; the tokens go to
@@ -113,6 +117,9 @@ stackenv_write() {
 		printf 'AIGW_ADMIN=%q\n' "$ADMIN"
 		printf 'AIGW_FCGI=%q\n' "$FCGI"
 		printf 'AIGW_DIR=%q\n' "$DIR"
+		printf 'AIGW_ADMIN_CONFIG=%q\n' "$ADMIN_CONF"
+		printf 'AIGW_READER_CNF=%q\n' "$READER_CNF"
+		printf 'AIGW_FCGI_USER=%q\n' "$FCGI_USER"
 		printf 'AIGW_UPSTREAM_URL=%q\n' "$UPSTREAM_URL"
 		printf 'AIGW_UPSTREAM=%q\n' "$UPSTREAM"
 		printf 'AIGW_SIM_URL=%q\n' "$([ "$USE_SIM" = 1 ] && printf 'http://127.0.0.1:%s' "$SIM_PORT")"

@@ -1,15 +1,27 @@
 # shellcheck shell=bash disable=SC2034,SC2153
-# deploy/lib/db.sh: the stack's own MariaDB server (data in DIR/mysql, unix
-# socket only, no TCP), its aigw database and account, and migrations.
+# deploy/lib/db.sh: the stack's own MariaDB server (run as mysql, data in
+# DIR/mysql, unix socket only, no TCP), its aigw database, the three accounts
+# (runtime, admin, reader) and migrations.
 # Sourced by deploy/stack; uses DIR RUN LOGD CONF ADMIN from it.
 
 db_vars() {
 	DATADIR=$DIR/mysql
-	DB_SOCK=$RUN/mysqld.sock
+	DB_USER_OS=mysql
+	# mariadbd runs as mysql: its socket lives in a directory of its own.
+	DB_RUN=$RUN/mysqld
+	DB_SOCK=$DB_RUN/mysqld.sock
 	DB_PIDFILE=$RUN/mariadb.pid
 	DB_MATCH="--datadir=$DATADIR "
 	DB_NAME=aigw
+	# The runtime account (aigw.conf): data only, no DDL.
 	DB_USER=aigw
+	# The schema owner, for aigw-admin (migrations): DIR/admin.conf, root's.
+	DB_ADMIN_USER=aigw_admin
+	ADMIN_CONF=$DIR/admin.conf
+	# Read-only, for DBAs and BI tools, without the secrets' columns:
+	# DIR/reader.cnf (a MariaDB client option file), root's.
+	DB_READER_USER=aigw_reader
+	READER_CNF=$DIR/reader.cnf
 }
 
 db_pid() { pid_of "$DB_PIDFILE" "$DB_MATCH"; }
@@ -28,43 +40,61 @@ db_init() {
 	[ -d "$DATADIR/mysql" ] && return 0
 	say "initialising MariaDB data in $DATADIR"
 	mkdir -p "$DATADIR"
+	chown "$DB_USER_OS:$DB_USER_OS" "$DATADIR"
 	chmod 0700 "$DATADIR"
-	if ! mariadb-install-db --no-defaults --datadir="$DATADIR" --user=root \
+	log_file "$LOGD/mariadb-install.log"
+	if ! mariadb-install-db --no-defaults --datadir="$DATADIR" --user="$DB_USER_OS" \
 		--auth-root-authentication-method=socket --skip-test-db \
 		>>"$LOGD/mariadb-install.log" 2>&1; then
 		tail -n 20 "$LOGD/mariadb-install.log" >&2
 		die "mariadb-install-db failed (log: $LOGD/mariadb-install.log)"
 	fi
+	# It writes a file or two of its own as root.
+	chown -R "$DB_USER_OS:$DB_USER_OS" "$DATADIR"
+}
+
+# A stack made when MariaDB ran as root has root's files in the datadir.
+db_datadir_owner() {
+	if [ -n "$(find "$DATADIR" \! -user "$DB_USER_OS" -print -quit)" ]; then
+		say "giving the MariaDB data in $DATADIR to $DB_USER_OS"
+		chown -R "$DB_USER_OS:$DB_USER_OS" "$DATADIR"
+	fi
+	chmod 0700 "$DATADIR"
 }
 
 db_start() {
 	local pid
 	if pid=$(db_pid); then
-		say "MariaDB is running (pid $pid)"
-		db_ping || wait_for 30 db_ping || die "MariaDB (pid $pid) does not answer on $DB_SOCK"
-		return 0
+		if [ "$(proc_uid "$pid")" = "$(id -u "$DB_USER_OS")" ]; then
+			say "MariaDB is running (pid $pid)"
+			db_ping || wait_for 30 db_ping || die "MariaDB (pid $pid) does not answer on $DB_SOCK"
+			return 0
+		fi
+		say "MariaDB (pid $pid) runs as root: restarting it as $DB_USER_OS"
+		db_stop
 	fi
 	[ -d "$DATADIR/mysql" ] || die "no MariaDB data in $DATADIR: run deploy/stack up first"
-	# Leftovers of a server that did not stop cleanly.
-	rm -f "$DB_SOCK" "$DB_SOCK.lock" "$DB_PIDFILE"
-	say "starting MariaDB (socket $DB_SOCK)"
-	# --user=root: mariadbd refuses to run as root without it; the stack is
-	# root's, and the data stays in DIR. UTC is the server's time zone, like
-	# the times the gateway stores.
-	start_bg "$DB_PIDFILE.start" "$LOGD/mariadb.log" \
+	db_datadir_owner
+	install -d -o "$DB_USER_OS" -g "$DB_USER_OS" -m 0755 "$DB_RUN"
+	# Leftovers of a server that did not stop cleanly (and of the socket's
+	# place before it moved into DB_RUN).
+	rm -f "$DB_SOCK" "$DB_SOCK.lock" "$DB_PIDFILE" "$RUN/mysqld.sock" "$RUN/mysqld.sock.lock"
+	# mariadbd opens its error log after dropping to mysql.
+	log_file "$LOGD/mariadb.log" "$DB_USER_OS:$DB_USER_OS"
+	say "starting MariaDB as $DB_USER_OS (socket $DB_SOCK)"
+	# Started as root, mariadbd drops to --user before it touches any file.
+	# UTC is the server's time zone, like the times the gateway stores.
+	start_bg "$DB_PIDFILE" "$LOGD/mariadb.log" \
 		mariadbd --no-defaults --datadir="$DATADIR" --socket="$DB_SOCK" \
-		--skip-networking --user=root --pid-file="$DB_PIDFILE" \
+		--skip-networking --user="$DB_USER_OS" --pid-file="$DB_RUN/mariadbd.pid" \
 		--log-error="$LOGD/mariadb.log" --default-time-zone=+00:00 \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
-	read -r pid <"$DB_PIDFILE.start"
-	rm -f "$DB_PIDFILE.start"
+	read -r pid <"$DB_PIDFILE"
 	if ! wait_alive "$pid" 60 db_ping; then
 		tail -n 20 "$LOGD/mariadb.log" >&2
 		die "MariaDB did not start (log: $LOGD/mariadb.log)"
 	fi
-	# mariadbd writes its pid file itself (mode 0660); make sure it is there
-	# for `down`, and readable for `status` run by another user.
-	[ -s "$DB_PIDFILE" ] || printf '%s\n' "$pid" >"$DB_PIDFILE"
+	# Readable for `status` run by another user.
 	chmod 0644 "$DB_PIDFILE"
 }
 
@@ -74,24 +104,104 @@ db_stop() {
 	rm -f "$DB_SOCK.lock"
 }
 
-# Creates the database and the aigw account (idempotent). The password comes
-# from DIR/aigw.conf when there is one, else it is new; either way the account
-# is set to it, so the two always agree. Sets DB_PASSWORD.
+# db_password_of FILE KEY: the password kept in FILE (KEY = value), or a new
+# one when there is none. Either way the account is set to it, so the file
+# and the account always agree.
+db_password_of() {
+	local pw
+	pw=$(conf_get "$1" "$2")
+	[[ "$pw" =~ ^[0-9a-f]{32,}$ ]] || pw=$(rand_hex 24)
+	printf '%s\n' "$pw"
+}
+
+# Creates the database and the three accounts (idempotent). Sets
+# DB_PASSWORD (aigw.conf), DB_ADMIN_PASSWORD (admin.conf) and
+# DB_READER_PASSWORD (reader.cnf); conf_write and db_files_write write them.
+#   aigw         what aigw.fcgi uses: SELECT, INSERT, UPDATE, DELETE only
+#                (no statement of the gateway needs more); whatever an older
+#                stack granted beyond that is taken back.
+#   aigw_admin   the schema's owner, for aigw-admin: migrations are DDL.
+#   aigw_reader  for DBAs: SELECT on what carries no secret (db_reader_grants,
+#                after the migrations made the tables).
 db_provision() {
-	DB_PASSWORD=$(conf_get "$CONF" db_password)
-	[[ "$DB_PASSWORD" =~ ^[0-9a-f]{32,}$ ]] || DB_PASSWORD=$(rand_hex 24)
-	# Through stdin: the password never appears in a process list.
-	db_sql <<EOF || die "could not create the $DB_NAME database and account (log: $LOGD/mariadb.log)"
+	DB_PASSWORD=$(db_password_of "$CONF" db_password)
+	DB_ADMIN_PASSWORD=$(db_password_of "$ADMIN_CONF" db_password)
+	DB_READER_PASSWORD=$(db_password_of "$READER_CNF" password)
+	# Through stdin: the passwords never appear in a process list. The grant
+	# comes before the revoke, so a running pool never lacks its rights.
+	db_sql <<EOF || die "could not create the $DB_NAME database and its accounts (log: $LOGD/mariadb.log)"
 CREATE DATABASE IF NOT EXISTS \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE USER IF NOT EXISTS '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASSWORD';
 ALTER USER '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASSWORD';
-GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_USER'@'localhost';
+GRANT SELECT, INSERT, UPDATE, DELETE ON \`$DB_NAME\`.* TO '$DB_USER'@'localhost';
+REVOKE CREATE, DROP, REFERENCES, INDEX, ALTER, CREATE TEMPORARY TABLES, LOCK TABLES,
+  EXECUTE, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, EVENT, TRIGGER,
+  DELETE HISTORY, GRANT OPTION ON \`$DB_NAME\`.* FROM '$DB_USER'@'localhost';
+CREATE USER IF NOT EXISTS '$DB_ADMIN_USER'@'localhost' IDENTIFIED BY '$DB_ADMIN_PASSWORD';
+ALTER USER '$DB_ADMIN_USER'@'localhost' IDENTIFIED BY '$DB_ADMIN_PASSWORD';
+GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_ADMIN_USER'@'localhost';
+CREATE USER IF NOT EXISTS '$DB_READER_USER'@'localhost' IDENTIFIED BY '$DB_READER_PASSWORD';
+ALTER USER '$DB_READER_USER'@'localhost' IDENTIFIED BY '$DB_READER_PASSWORD';
 EOF
+}
+
+# The reader's rights: the DBA views and the usage, billing and model tables
+# whole; api_keys and ai_config without key_hash and byok_sealed. Table
+# grants need the tables: this runs after the migrations. A table or column
+# a new migration adds is not readable until it is listed here. The README's
+# DBA section lists the same statements.
+db_reader_grants() {
+	local d=\`$DB_NAME\` r="'$DB_READER_USER'@'localhost'"
+	db_sql <<EOF || die "could not grant the $DB_READER_USER account its rights (log: $LOGD/mariadb.log)"
+GRANT SELECT ON $d.v_spend_per_app_period TO $r;
+GRANT SELECT ON $d.v_spend_per_model_day TO $r;
+GRANT SELECT ON $d.v_top_apps TO $r;
+GRANT SELECT ON $d.usage_requests TO $r;
+GRANT SELECT ON $d.usage_daily TO $r;
+GRANT SELECT ON $d.usage_monthly TO $r;
+GRANT SELECT ON $d.billing_periods TO $r;
+GRANT SELECT ON $d.credit_reservations TO $r;
+GRANT SELECT ON $d.plans TO $r;
+GRANT SELECT ON $d.apps TO $r;
+GRANT SELECT ON $d.app_plan_changes TO $r;
+GRANT SELECT ON $d.models TO $r;
+GRANT SELECT ON $d.models_list_meta TO $r;
+GRANT SELECT ON $d.schema_migrations TO $r;
+GRANT SELECT (id, app_id, role, name, prefix, hash_key_id, created_at, revoked_at)
+  ON $d.api_keys TO $r;
+GRANT SELECT (app_id, default_model, max_tokens_per_request, allowed_models,
+  byok_key_id, byok_last4, byok_updated_at, updated_at) ON $d.ai_config TO $r;
+EOF
+}
+
+# DIR/admin.conf (aigw-admin reads it over aigw.conf) and DIR/reader.cnf
+# (mariadb --defaults-file=DIR/reader.cnf), both root's alone.
+db_files_write() {
+	(
+		umask 077
+		{
+			printf '# The aigw schema owner for aigw-admin (migrations), read over aigw.conf;\n'
+			printf '# written by deploy/stack up. Not for aigw.fcgi.\n'
+			printf 'db_user = %s\n' "$DB_ADMIN_USER"
+			printf 'db_password = %s\n' "$DB_ADMIN_PASSWORD"
+		} >"$ADMIN_CONF.new"
+		{
+			printf '# Read-only account for DBAs: mariadb --defaults-file=%s\n' "$READER_CNF"
+			printf '# Written by deploy/stack up.\n[client]\n'
+			printf 'user = %s\n' "$DB_READER_USER"
+			printf 'password = %s\n' "$DB_READER_PASSWORD"
+			printf 'socket = %s\n' "$DB_SOCK"
+			printf 'database = %s\n' "$DB_NAME"
+		} >"$READER_CNF.new"
+	)
+	install_if_changed "$ADMIN_CONF.new" "$ADMIN_CONF" 0600 || true
+	install_if_changed "$READER_CNF.new" "$READER_CNF" 0600 || true
+	chown root:root "$ADMIN_CONF" "$READER_CNF"
 }
 
 db_migrate() {
 	local out
-	if ! out=$("$ADMIN" --config "$CONF" migrate 2>&1); then
+	if ! out=$("$ADMIN" --config "$CONF" --admin-config "$ADMIN_CONF" migrate 2>&1); then
 		printf '%s\n' "$out" >&2
 		die "aigw-admin migrate failed"
 	fi

@@ -1,25 +1,50 @@
 # shellcheck shell=bash disable=SC2034,SC2153
-# deploy/lib/pool.sh: the aigw.fcgi pool (aigw.fcgi --listen DIR/run/aigw.sock)
-# that lighttpd and Apache mod_proxy_fcgi connect to.
+# deploy/lib/pool.sh: the aigw.fcgi pool (aigw.fcgi --listen
+# DIR/run/aigw/aigw.sock) that lighttpd and Apache mod_proxy_fcgi connect to,
+# run as the unprivileged system account aigw.
 # Sourced by deploy/stack; uses DIR RUN LOGD CONF KEYRING FCGI WEB_USER from it.
 
 POOL_WORKERS=${AIGW_POOL_WORKERS:-2}
 POOL_THREADS=${AIGW_POOL_THREADS:-16}
+POOL_USER=${AIGW_POOL_USER:-aigw}
+POOL_GROUP=$POOL_USER
 
 pool_vars() {
-	POOL_SOCK=$RUN/aigw.sock
+	# The pool's own directory: it makes its socket there as POOL_USER; the
+	# web server's group may enter it.
+	POOL_RUN=$RUN/aigw
+	POOL_SOCK=$POOL_RUN/aigw.sock
 	POOL_PIDFILE=$RUN/aigw.pid
 	POOL_FP=$RUN/aigw.fp
-	# The binary's directory is left out: a pool started from another build is
-	# still this stack's (and gets restarted, its fingerprint differing).
-	POOL_MATCH="aigw.fcgi --config $CONF --listen $POOL_SOCK "
+	# The binary's directory and the socket are left out: a pool started from
+	# another build or by an older stack is still this stack's (and gets
+	# restarted, its fingerprint differing).
+	POOL_MATCH="aigw.fcgi --config $CONF --listen "
+	# The account aigw.fcgi runs as: mod_fcgid spawns it as the web server's.
+	if [ "$SERVER" = apache-fcgid ]; then
+		FCGI_USER=$WEB_USER FCGI_GROUP=$WEB_GROUP
+	else
+		FCGI_USER=$POOL_USER FCGI_GROUP=$POOL_GROUP
+	fi
+}
+
+# Creates the pool's system account (and its group) once.
+pool_user_ensure() {
+	id -u "$POOL_USER" >/dev/null 2>&1 && return 0
+	say "creating the system account $POOL_USER for the aigw pool"
+	local group=(--user-group)
+	getent group "$POOL_GROUP" >/dev/null && group=(--gid "$POOL_GROUP")
+	useradd --system "${group[@]}" --home-dir /nonexistent --no-create-home \
+		--shell /usr/sbin/nologin --comment "aigw FastCGI pool" "$POOL_USER" ||
+		die "could not create the system account $POOL_USER (useradd)"
 }
 
 pool_pid() { pid_of "$POOL_PIDFILE" "$POOL_MATCH"; }
 
 # What the running pool depends on: restart it when this changes.
 pool_fingerprint() {
-	printf '%s %s %s\n' "$(fingerprint "$FCGI" "$CONF" "$KEYRING")" "$POOL_WORKERS" "$POOL_THREADS"
+	printf '%s %s %s %s %s\n' "$(fingerprint "$FCGI" "$CONF" "$KEYRING")" "$POOL_WORKERS" \
+		"$POOL_THREADS" "$POOL_USER" "$POOL_SOCK"
 }
 
 pool_socket_ready() { [ -S "$POOL_SOCK" ]; }
@@ -33,12 +58,22 @@ pool_start() {
 			pool_socket_access
 			return 0
 		fi
-		say "aigw.fcgi, aigw.conf or the keyring changed: restarting the pool"
+		say "aigw.fcgi, aigw.conf, the keyring or the pool's account changed: restarting the pool"
 		pool_stop
 	fi
 	[ ${#POOL_SOCK} -lt 108 ] || die "socket path too long for a unix socket (max 107): $POOL_SOCK; use a shorter --dir"
-	say "starting the aigw pool: $POOL_WORKERS workers x $POOL_THREADS threads on $POOL_SOCK"
+	need_access "$POOL_USER" -r "$CONF" "aigw.conf"
+	need_access "$POOL_USER" -r "$KEYRING" "the keyring"
+	need_access "$POOL_USER" -w "$DB_SOCK" "the MariaDB socket"
+	install -d -o "$POOL_USER" -g "$WEB_GROUP" -m 0750 "$POOL_RUN"
+	rm -f "$POOL_SOCK" "$RUN/aigw.sock"
+	say "starting the aigw pool as $POOL_USER: $POOL_WORKERS workers x $POOL_THREADS threads on $POOL_SOCK"
+	# setpriv execs (no process in between, so the pid is the master's): the
+	# pool runs as POOL_USER with its groups, without capabilities, and can
+	# never gain privileges (no setuid).
 	start_bg "$POOL_PIDFILE" "$LOGD/aigw.log" \
+		setpriv --reuid="$POOL_USER" --regid="$POOL_GROUP" --init-groups --no-new-privs \
+		--inh-caps=-all --bounding-set=-all -- \
 		"$FCGI" --config "$CONF" --listen "$POOL_SOCK" \
 		--workers "$POOL_WORKERS" --threads "$POOL_THREADS"
 	read -r pid <"$POOL_PIDFILE"
@@ -50,7 +85,8 @@ pool_start() {
 	pool_socket_access
 }
 
-# The socket is born 0660 root:root; the web server's group may connect.
+# The socket is born 0660 with the pool's group; the web server's group may
+# connect.
 pool_socket_access() {
 	chgrp "$WEB_GROUP" "$POOL_SOCK"
 	chmod 0660 "$POOL_SOCK"

@@ -169,10 +169,9 @@ web_start() {
 lighttpd_start() {
 	local f out=$LOGD/lighttpd-start.log
 	for f in lighttpd.log lighttpd-access.log; do
-		touch "$LOGD/$f"
-		chown "$WEB_USER:$WEB_GROUP" "$LOGD/$f"
-		chmod 0640 "$LOGD/$f"
+		log_file "$LOGD/$f" "$WEB_USER:$WEB_GROUP"
 	done
+	log_file "$out"
 	if ! lighttpd -tt -f "$LIGHTTPD_CONF" >"$out" 2>&1; then
 		cat "$out" >&2
 		die "lighttpd refuses $LIGHTTPD_CONF"
@@ -188,9 +187,14 @@ lighttpd_start() {
 }
 
 apache_start() {
-	local out=$LOGD/apache-start.log
+	local out=$LOGD/apache-start.log f
 	mkdir -p "$APACHE_DIR/run"
 	chmod 0755 "$APACHE_DIR"
+	# Apache opens its logs as root, with the umask it inherits: made here
+	# first, 0640.
+	for f in apache.log apache-access.log apache-start.log; do
+		log_file "$LOGD/$f"
+	done
 	if [ "$SERVER" = apache-fcgid ]; then
 		# mod_fcgid's sockets live here; the spawned processes run as WEB_USER.
 		mkdir -p "$APACHE_DIR/fcgid"
@@ -224,6 +228,7 @@ web_access_check() {
 		need_web_access -w "$POOL_SOCK" "the aigw pool's socket"
 		;;
 	apache-fcgid)
+		# mod_fcgid runs aigw.fcgi as the web server's account.
 		need_web_access -x "$FCGI" "aigw.fcgi"
 		need_web_access -r "$CONF" "aigw.conf"
 		need_web_access -r "$KEYRING" "the keyring"
