@@ -48,20 +48,6 @@ static const char SQL_CFG_RESEAL[] = "UPDATE ai_config SET byok_sealed = ?, byok
 /* How many apps keyring rotation visits in one pass, at most. */
 #define BYOK_APPS_MAX 1000000
 
-void ai_config_free(struct ai_config *c)
-{
-	size_t i;
-
-	if (!c)
-		return;
-	free(c->default_model);
-	for (i = 0; i < c->n_allowed; i++)
-		free(c->allowed_models[i]);
-	free(c->allowed_models);
-	free(c->byok_sealed);
-	memset(c, 0, sizeof *c);
-}
-
 /* Parses the allowed_models column into c. */
 static aigw_rc allowed_parse(const char *json, size_t len, const char *app_id, struct ai_config *c,
                              char *err)

@@ -79,20 +79,6 @@ static const char SQL_RES_INSERT[] =
         "expires_at) VALUES (?, ?, ?, ?, CAST(? AS DATETIME(6)), "
         "CAST(? AS DATETIME(6)) + INTERVAL ? SECOND)";
 
-int64_t billing_period_overage(const struct billing_period *p)
-{
-	if (p->unlimited || p->used <= p->allowance)
-		return 0;
-	return p->used - p->allowance;
-}
-
-int64_t billing_period_remaining(const struct billing_period *p)
-{
-	if (p->unlimited || p->used >= p->allowance)
-		return 0;
-	return p->allowance - p->used;
-}
-
 /* Money text of the database (NULL: unlimited where allowed) to units. */
 static aigw_rc money_col(const char *text, bool is_null, const char *what, int64_t *out, char *err)
 {

@@ -17,29 +17,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "billing.h"
 #include "error.h"
 
 struct db;
-
-struct billing_period {
-	long long id;
-	char app_id[65];
-	char plan[17];
-	char period_start[32]; /* UTC "YYYY-MM-DD HH:MM:SS.ffffff" */
-	char period_end[32];   /* "" for the free plan's lifetime period */
-	bool unlimited;        /* allowance NULL (enterprise) */
-	bool overage_allowed;  /* pro: usage goes on past the allowance */
-	int64_t allowance;     /* units; 0 when unlimited */
-	int64_t used;          /* settled cost of metered (non-BYOK) requests */
-	int64_t reserved;      /* outstanding reservations */
-};
-
-/* Overage of a period: what was used beyond the allowance (0 if unlimited). */
-int64_t billing_period_overage(const struct billing_period *p);
-/* What is left of the allowance: allowance - used, never below 0 (0 if
- * unlimited; show null then). Outstanding reservations are not subtracted:
- * they are provisional. v_spend_per_app_period.remaining_usd is the same. */
-int64_t billing_period_remaining(const struct billing_period *p);
 
 /* Finds (or creates) the app's period containing now (UTC, from the
  * database clock unless now_override is non-empty: "YYYY-MM-DD HH:MM:SS",

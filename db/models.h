@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "billing.h"
 #include "error.h"
 
 struct db;
@@ -21,15 +22,6 @@ struct db;
 /* The list's top-level fields other than "data", as compact JSON, at most:
  * OpenRouter's take a few dozen bytes, and every list request reads them. */
 #define MODELS_LIST_FIELDS_MAX (64u * 1024)
-
-/* List prices in money units (1e-10 USD), rounded up so that an estimate
- * never undercounts. */
-struct model_price {
-	int64_t prompt;     /* per prompt token */
-	int64_t completion; /* per completion token */
-	int64_t request;    /* per request; 0 when the upstream gives none */
-	int64_t cache_read; /* per cached prompt token; the prompt price when none */
-};
 
 struct models_replace_result {
 	size_t stored;  /* records written (new or updated) */

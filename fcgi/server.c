@@ -120,7 +120,7 @@ static void handle_request(struct thread_ctx *ctx, FCGX_Request *fr)
 	log_set_request_id(req.request_id);
 	response_init(&resp, &fcgi_sink_ops, fr, req.request_id, conf->cors_origin);
 
-	/* The body comes first: 413 is decided before routing (DECISIONS.md). */
+	/* The body comes first: 413 is decided before routing, whatever the path. */
 	rc = body_read(fcgi_body_read, fr->in, request_param(&req, "CONTENT_LENGTH"),
 	               conf->max_body_bytes, &body, err);
 	if (rc == AIGW_OK) {

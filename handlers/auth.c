@@ -2,7 +2,7 @@
  * then the keyed hash under each keyring key, newest first, looked up in
  * api_keys.
  *
- * Cache policy (DESIGN.md leaves it open): each thread keeps a small table of
+ * Cache policy: each thread keeps a small table of
  * positive answers keyed by the token's hash under the current keyring key,
  * for conf auth_cache_ttl_s seconds (default 2; 0 disables it). So a revoked
  * key keeps working for at most auth_cache_ttl_s seconds on a thread that saw

@@ -1,8 +1,8 @@
-/* The route table and the checks every request passes, in the order of
- * DECISIONS.md: route (404/405/400 app id) -> CORS preflight (no auth) ->
+/* The route table and the checks every request passes, in this order:
+ * route (404/405/400 app id) -> CORS preflight (no auth) ->
  * bearer auth (401/503) -> key's app (403) -> role (403) -> JSON body (415)
- * -> the endpoint's handler. The 413 body limit is enforced by fcgi/ before
- * this runs. */
+ * -> the endpoint's handler. The 413 body limit is enforced by fcgi/server.c
+ * before this runs. */
 #include "config.h"
 
 #include "dispatch.h"

@@ -16,7 +16,7 @@
 #include "clock.h"
 #include "conffile.h"
 #include "context.h"
-#include "credits.h"
+#include "reserve.h"
 #include "log.h"
 #include "models.h"
 #include "strict_json.h"

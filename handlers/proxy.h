@@ -18,7 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "ai_config.h"
-#include "credits.h"
+#include "reserve.h"
 #include "request.h"
 #include "response.h"
 #include "upstream.h"

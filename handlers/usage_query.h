@@ -1,4 +1,4 @@
-/* The pure parts of GET /v1/{app}/ai/usage (SPEC section 2): reading and
+/* The pure parts of GET /v1/{app}/ai/usage (README: Usage): reading and
  * checking the UTC day range, and the answer's JSON built from the usage
  * report and the current billing period, money as exact decimal text. No
  * database here, so all of it runs in unit tests. */
@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "../db/credits.h"
+#include "credits.h"
 #include "usage_report.h"
 
 /* The longest range one request may ask for, in days (both ends included). */

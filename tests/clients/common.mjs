@@ -44,7 +44,7 @@ export function answer(n = 8) {
   return s;
 }
 
-// DECISIONS: the error type for each status.
+// The error type for each status (README: Calling aigw).
 export const ERROR_TYPES = {
   400: 'invalid_request_error', 401: 'authentication_error', 402: 'insufficient_quota',
   403: 'permission_error', 404: 'not_found_error', 429: 'rate_limit_error',
@@ -183,7 +183,7 @@ export function gatewayOnly(t) {
   return true;
 }
 
-// The checks every gateway error passes (SPEC §2 errors, DECISIONS error body).
+// The checks every gateway error passes (README: Calling aigw, errors).
 export function checkGatewayError(err, status) {
   assert.equal(err.status, status, `status: ${err.message}`);
   if (!GATEWAY) return;

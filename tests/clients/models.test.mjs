@@ -56,7 +56,7 @@ test('models: list filtered by allowedModels', async (t) => {
   await withConfig({ allowedModels: ['openai/gpt-4o', 'anthropic/claude-3.5-sonnet'] }, async () => {
     const ids = await listIds(c);
     assert.deepEqual(ids.sort(), ['anthropic/claude-3.5-sonnet', 'openai/gpt-4o']);
-    // SPEC says only "unknown -> 404" for retrieve: a synced model outside
+    // The contract says only "unknown -> 404" for retrieve: a synced model outside
     // allowedModels may be either hidden (404) or refused (403).
     await assert.rejects(c.models.retrieve('openai/gpt-4o-mini'), (err) => {
       assert.ok([403, 404].includes(err.status), `status ${err.status}: ${err.message}`);

@@ -1,6 +1,6 @@
 """Shared helpers for the integration tests: the stack's environment, HTTP
 calls against the real web server, the aigw-admin CLI, and the checks every
-error response must pass (SPEC §2, DECISIONS). Standard library only: this
+error response must pass (README: Calling aigw). Standard library only: this
 runs under Debian's /usr/bin/python3 with nothing installed."""
 
 import http.client
@@ -21,7 +21,7 @@ REQUEST_ID_RE = re.compile(r"^req_[0-9a-f]{24}$")
 APP_ID_RE = re.compile(r"^app_[0-9a-f]{16}$")
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 
-# The type each status maps to (DECISIONS: error body).
+# The type each status maps to in the error body.
 ERROR_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -299,7 +299,7 @@ class GatewayTest(unittest.TestCase):
                          "content type %r: %r" % (ct, r))
 
     def assertError(self, r, status, param=Ellipsis, message=None, etype=None):
-        """The SPEC error shape with code == status; param checked unless Ellipsis."""
+        """The OpenAI error shape with code == status; param checked unless Ellipsis."""
         self.assertEqual(r.status, status, "expected %d: %r" % (status, r))
         self.assertJsonType(r)
         self.assertRequestId(r)
@@ -331,11 +331,11 @@ class GatewayTest(unittest.TestCase):
         return r.json()
 
 
-# ---- proxied endpoints (issue 3): simulator, streams, usage rows -------------
+# ---- proxied endpoints: simulator, streams, usage rows -------------
 
 APP_ID_SAFE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 SIM_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sim")
-DEFAULT_OPERATOR_MODEL = "openai/gpt-4o-mini"  # fcgi/conffile.c default_model
+DEFAULT_OPERATOR_MODEL = "openai/gpt-4o-mini"  # base/conffile.c default_model
 
 
 def chat_path(app_id):
@@ -348,7 +348,7 @@ def embeddings_path(app_id):
 
 def proxy_app(plan="enterprise"):
     """A fresh app with an admin and a client key: (app_id, admin, client).
-    Enterprise by default so that credit checks (SPEC §4) stay out of the way
+    Enterprise by default so that credit checks stay out of the way
     of tests about proxying and recording."""
     app_id = create_app(plan=plan)
     return app_id, create_key(app_id, "admin"), create_key(app_id, "client")

@@ -1,5 +1,5 @@
 """aigw-admin against the stack's real database: the stdout contract scripts
-rely on (SPEC §3, DECISIONS "aigw-admin output"), errors, and key revocation
+rely on (README: aigw-admin), errors, and key revocation
 seen over HTTP."""
 
 import gw

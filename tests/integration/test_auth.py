@@ -1,5 +1,5 @@
-"""Bearer authentication and roles on the admin route (SPEC §2
-Authentication, DECISIONS 401/403 messages and order of checks)."""
+"""Bearer authentication and roles on the admin route: 401/403 messages and
+the order of the checks (handlers/dispatch.c)."""
 
 import secrets
 

@@ -1,5 +1,4 @@
-"""Plans, credits and billing periods (SPEC §4) and GET /v1/{app}/ai/usage
-(SPEC §2) through the real web server, the simulator and MariaDB: a free app
+"""Plans, credits and billing periods and GET /v1/{app}/ai/usage through the real web server, the simulator and MariaDB: a free app
 refused with 402 once its $0.10 cannot cover a request (and nothing sent
 upstream for it), the worst-case reservation arithmetic, pro overage, period
 boundaries crossed with an injected clock, BYOK excluded from credits,

@@ -1,5 +1,5 @@
-"""200 concurrent requests against a fresh free app (SPEC §4, issue 4
-acceptance): the settled total never exceeds the $0.10 allowance, every
+"""200 concurrent requests against a fresh free app (README: Plans and
+credits): the settled total never exceeds the $0.10 allowance, every
 request is answered 200 or 402 (x-should-retry: false), the refused ones
 never reach the upstream, no reservation is left behind, and, once the
 burst is over, exactly as many requests fit as the arithmetic allows: no

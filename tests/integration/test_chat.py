@@ -1,5 +1,5 @@
 """POST /v1/{app}/chat/completions without streaming, through the real web
-server and the OpenRouter simulator (SPEC §2, WIRE.md): answers passed
+server and the OpenRouter simulator: answers passed
 through, upstream errors re-shaped with their status and message kept,
 request shaping (model, max_tokens, allowedModels, unknown fields and
 attribution headers passed through), platform key or BYOK, x-generation-id."""
@@ -17,7 +17,7 @@ M_SONNET = "anthropic/claude-3.5-sonnet"
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 GEN_RE = r"^gen-[A-Za-z0-9-]+$"
 
-# Every pre-request error status of WIRE.md.
+# Every pre-request error status OpenRouter answers with.
 ERROR_STATUSES = [400, 401, 402, 403, 404, 408, 413, 422, 429, 500, 502, 503, 504, 524, 529]
 RETRY_AFTER_STATUSES = (429, 503)  # the simulator sends Retry-After: 1 on these
 PLATFORM_ACCOUNT_STATUSES = (401, 402)  # about the platform key: 503 for tenants
@@ -151,7 +151,7 @@ for _status in ERROR_STATUSES:
 
 
 class ChatShapingTest(gw.ProxyTest):
-    """The body and headers the upstream receives (SPEC §2 chat)."""
+    """The body and headers the upstream receives."""
 
     def sent(self):
         return self.one_upstream_call("chat")

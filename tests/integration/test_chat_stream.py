@@ -1,5 +1,5 @@
 """Streamed chat completions ("stream": true) through the real web server and
-the OpenRouter simulator (SPEC §2, WIRE.md "Streaming"): headers, events
+the OpenRouter simulator: headers, events
 relayed in order up to [DONE], upstream framing quirks (comments, CRLF, one
 byte per write, an empty first chunk), mid-stream errors and cut streams
 ending with an error event and never an invented [DONE], keep-alive comments
@@ -311,7 +311,7 @@ class StreamTest(gw.ProxyTest):
         self.assertLess(call["completion_tokens"], 40)
 
     def test_client_abort_during_upstream_silence(self):
-        # SPEC: a client disconnect aborts the upstream transfer at once,
+        # A client disconnect aborts the upstream transfer at once,
         # also while the upstream is quiet (a model thinking): no write of
         # ours is due then, so the gateway has to notice by other means.
         s = self.open(ask({"scenario": "hang", "after": 2, "max_ms": 4000}))

@@ -1,6 +1,5 @@
-"""GET/PUT /v1/{app}/ai/config (SPEC §2, DECISIONS "Config JSON" and "PUT
-/ai/config rules"): defaults, partial updates, null clears, BYOK display,
-body limits and content types. Every rejected PUT must leave the stored
+"""GET/PUT /v1/{app}/ai/config (the rules: domain/config_rules.c): defaults,
+partial updates, null clears, BYOK display, body limits and content types. Every rejected PUT must leave the stored
 config exactly as it was."""
 
 import json

@@ -1,5 +1,5 @@
-"""The database goes away and comes back (SPEC: 503 when the database is
-unavailable, fail closed; DESIGN: reconnect after the server restarts).
+"""The database goes away and comes back: 503 while it is unavailable (fail
+closed), and the pool reconnects after the server restarts.
 The steps run in order (test_1 ... test_6) against one stopped database;
 run.py runs this module last, and the database is always restarted at the
 end, whatever failed."""

@@ -1,5 +1,5 @@
 """POST /v1/{app}/embeddings through the real web server and the OpenRouter
-simulator (SPEC §2, WIRE.md "Embeddings"): floats always asked upstream;
+simulator: floats always asked upstream;
 number arrays when the client gave no format or "float"; base64 of
 little-endian float32 built by the gateway when the client asked for it,
 also when the upstream ignores base64; empty data and 404 passed on."""

@@ -1,5 +1,5 @@
 """Routing, app-id checks, 404/405, CORS and request ids through the real web
-server (DECISIONS "HTTP behaviour")."""
+server."""
 
 import gw
 from gw import create_app, create_key, request

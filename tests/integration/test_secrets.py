@@ -1,6 +1,5 @@
 """Secrets at rest: a dump of the database and the stack's log files hold
-neither a BYOK key nor any API token in clear (SPEC §2 PUT config, issue 2
-acceptance)."""
+neither a BYOK key nor any API token in clear."""
 
 import os
 import secrets

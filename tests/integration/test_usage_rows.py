@@ -1,4 +1,4 @@
-"""Usage recording of proxied requests (SPEC §4-5, issue 3 acceptance): one
+"""Usage recording of proxied requests: one
 usage_requests row per request answered by the upstream path, with the
 upstream's tokens and exact cost and where the cost came from; the
 usage_daily rollup equal to the sums of the rows; cut streams settled from

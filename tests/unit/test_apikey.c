@@ -1,4 +1,4 @@
-/* Unit tests of handlers/apikey.c: token shape and randomness, the keyed
+/* Unit tests of domain/apikey.c: token shape and randomness, the keyed
  * hash (deterministic per keyring key, different across keys), and the
  * well-formedness check auth relies on before any database work. */
 #include "config.h"

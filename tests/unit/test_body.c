@@ -1,4 +1,4 @@
-/* Unit tests for fcgi/body.c: the body never costs more than the limit,
+/* Unit tests for http/body.c: the body never costs more than the limit,
  * whatever CONTENT_LENGTH says. */
 #include "config.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests for fcgi/buf.c: the capped buffer every peer-fed byte goes
+/* Unit tests for base/buf.c: the capped buffer every peer-fed byte goes
  * through. */
 #include "config.h"
 

@@ -1,4 +1,4 @@
-/* Unit tests of handlers/byok.c: seal/open round trip, and every way an open
+/* Unit tests of domain/byok.c: seal/open round trip, and every way an open
  * must fail (other app, tampered byte, truncated, unknown keyring key), plus
  * opening an old ciphertext after a key rotation. */
 #include "config.h"

@@ -1,4 +1,4 @@
-/* Unit tests for fcgi/conffile.c: defaults, every key, comments, and the
+/* Unit tests for base/conffile.c: defaults, every key, comments, and the
  * FILE:LINE error for each kind of mistake. */
 #include "config.h"
 

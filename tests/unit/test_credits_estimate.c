@@ -1,4 +1,4 @@
-/* The pure parts of the credit reservation (handlers/credits.h): the
+/* The pure money rules of metered requests (domain/billing.h): the
  * worst-case arithmetic, the completion bound of a chat body, money as
  * exact text, the 402 message, and the config keys that drive them. */
 #include "config.h"
@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../handlers/credits.h" /* "credits.h" here would be db/credits.h */
+#include "billing.h"
 #include "check.h"
 #include "conffile.h"
 #include "error.h"

@@ -8,7 +8,7 @@
  * validation) without a database. The archive's auth.o is then not linked. */
 #include "config.h"
 
-#include "../../handlers/auth.c"
+#include "auth.c"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -21,6 +21,7 @@
 #include "alloc.h"
 #include "apikey.h"
 #include "check.h"
+#include "memsink.h"
 #include "conffile.h"
 #include "context.h"
 #include "db.h"

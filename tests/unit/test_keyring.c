@@ -1,4 +1,4 @@
-/* Unit tests of handlers/keyring.c: line parsing, rejection of bad files and
+/* Unit tests of domain/keyring.c: line parsing, rejection of bad files and
  * loose permissions, current/find, and appending a new key. */
 #include "config.h"
 

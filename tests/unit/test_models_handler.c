@@ -1,4 +1,4 @@
-/* handlers/models.c through the memory sink: the OpenAI list shape with every
+/* handlers/api_models.c through the memory sink: the OpenAI list shape with every
  * upstream field kept, the upstream list's own fields kept with total_count
  * and links.next true of the answer, paging (offset, limit; 400 when bad),
  * allowedModels filtering, percent-decoded ids, 404 for unknown or not
@@ -19,6 +19,7 @@
 #include "alloc.h"
 #include "apps.h"
 #include "check.h"
+#include "memsink.h"
 #include "live.h"
 #include "conffile.h"
 #include "context.h"

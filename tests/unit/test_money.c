@@ -1,4 +1,4 @@
-/* Unit tests of db/money.c: exact decimal text <-> integer units, for the
+/* Unit tests of base/money.c: exact decimal text <-> integer units, for the
  * costs recorded as DECIMAL(20,10) and the prices kept as DECIMAL(24,14). */
 #include "config.h"
 

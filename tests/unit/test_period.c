@@ -1,4 +1,4 @@
-/* db/period.c: which billing period contains a time. Table-driven: month
+/* domain/period.c: which billing period contains a time. Table-driven: month
  * ends and clamping (computed from the anchor, no drift), leap years, an
  * anchor at the last microsecond of a day, now exactly on a boundary (it
  * belongs to the new period), now before the anchor, lifetime periods. */

@@ -1,4 +1,4 @@
-/* Unit tests for fcgi/request.c: params, path and query from CGI params,
+/* Unit tests for http/request.c: params, path and query from CGI params,
  * query decoding, JSON content types, request ids. */
 #include "config.h"
 

@@ -1,5 +1,5 @@
-/* Unit tests for fcgi/response.c over the memory sink: exact head and body
- * bytes, the SPEC error shape, x-request-id and CORS on every response, SSE
+/* Unit tests for http/response.c over the memory sink: exact head and body
+ * bytes, the OpenAI error shape, x-request-id and CORS on every response, SSE
  * framing with one flush per event, and client-gone detection. */
 #include "config.h"
 
@@ -8,6 +8,7 @@
 #include "log.h"
 
 #include "check.h"
+#include "memsink.h"
 
 #define RID "req_0123456789abcdef01234567"
 #define AUTO_HEADERS                                                                               \

@@ -1,4 +1,4 @@
-/* Unit tests for fcgi/router.c: every route of DECISIONS.md, 404, 405 with
+/* Unit tests for http/router.c: every route of the table, 404, 405 with
  * the Allow text, app id validation, percent-decoded model ids, OPTIONS. */
 #include "config.h"
 

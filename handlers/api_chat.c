@@ -15,7 +15,7 @@
 #include "clock.h"
 #include "conffile.h"
 #include "context.h"
-#include "credits.h"
+#include "reserve.h"
 #include "log.h"
 #include "proxy.h"
 #include "sse_parser.h"

@@ -62,7 +62,7 @@ static const struct conf_key conf_keys[] = {
         {"sse_keepalive_s", CT_INT, OFF(sse_keepalive_s), 1, 300, false},
         {"max_body_bytes", CT_SIZE, OFF(max_body_bytes), 1024, 1024LL * 1024 * 1024, false},
         {"cors_origin", CT_STR, OFF(cors_origin), 0, 0, false},
-        /* A revoked key must stop working within "a few seconds" (SPEC). */
+        /* A revoked key must stop working within a few seconds. */
         {"auth_cache_ttl_s", CT_INT, OFF(auth_cache_ttl_s), 0, 10, false},
         {"reserve_floor_usd", CT_DECIMAL, OFF(reserve_floor_usd), 0, 0, false},
         {"reserve_default_max_tokens", CT_INT, OFF(reserve_default_max_tokens), 1, 1000000, false},

@@ -1,6 +1,6 @@
 /* Shared by the aigw-admin command files (admin*.c): the loaded config and
  * database, option parsing, checks and error reporting. stdout carries only
- * what scripts parse (DECISIONS.md); messages go to stderr. */
+ * what scripts parse (README: aigw-admin); messages go to stderr. */
 #ifndef AIGW_DB_ADMIN_H
 #define AIGW_DB_ADMIN_H
 

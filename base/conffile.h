@@ -41,7 +41,7 @@ struct aigw_conf {
 	/* auth */
 	int auth_cache_ttl_s; /* per-thread key cache TTL; default 2, 0 disables */
 
-	/* credits (SPEC section 4) */
+	/* credits (README: Plans and credits) */
 	char *reserve_floor_usd;        /* USD reserved for a model without a known
 	                                   price: decimal text, at most 10 decimals;
 	                                   default "0.01" */

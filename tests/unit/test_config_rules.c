@@ -1,4 +1,4 @@
-/* Unit tests of handlers/ai_config_rules.c: every PUT /ai/config rule as a
+/* Unit tests of domain/config_rules.c: every PUT /ai/config rule as a
  * table row (body -> accepted, or rejected naming the field), the merge with
  * an existing config (absent keeps, null clears, the defaultModel-in-
  * allowedModels rule on the merged result), and the public JSON shape. */
@@ -12,7 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "ai_config.h"
-#include "ai_config_rules.h"
+#include "config_rules.h"
 #include "alloc.h"
 #include "byok.h"
 #include "check.h"

@@ -16,7 +16,7 @@
 #include <sodium.h>
 
 #include "ai_config.h"
-#include "ai_config_rules.h"
+#include "config_rules.h"
 #include "byok.h"
 #include "context.h"
 #include "error.h"

@@ -1,5 +1,5 @@
 /* The response sink handlers write to. It knows HTTP (status, headers, JSON
- * bodies, SPEC-shaped errors, SSE events) but not FastCGI: the bytes go to a
+ * bodies, OpenAI-shaped errors, SSE events) but not FastCGI: the bytes go to a
  * `struct sink_ops` backend, FastCGI streams in production and a memory
  * buffer in unit tests.
  *
@@ -78,19 +78,5 @@ bool response_client_gone(const struct response *r);
 /* The OpenAI-style error type for an HTTP status ("invalid_request_error", ...). */
 const char *response_error_type(int status);
 void response_free(struct response *r);
-
-/* A memory backend for unit tests: everything written lands in `out`. */
-struct memsink {
-	struct buf out;
-	int flushes;
-	bool fail_after_flushes; /* when set, flush number `fail_at` and later fail,
-	                            and so does every write after that (fail_at 0:
-	                            every write and flush fails) */
-	int fail_at;
-	bool ended; /* the end op was called */
-};
-extern const struct sink_ops memsink_ops;
-void memsink_init(struct memsink *m);
-void memsink_free(struct memsink *m);
 
 #endif

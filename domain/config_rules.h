@@ -1,8 +1,8 @@
-/* Validation of PUT /ai/config bodies (SPEC §2), kept apart from the database
- * so the rules are unit-tested as a table. A patch says, per field, whether
+/* The rules of an app's AI settings: PUT /ai/config bodies checked and
+ * merged, kept apart from the database so they are unit-tested as a table. A patch says, per field, whether
  * the body left it alone, cleared it (null) or set it. */
-#ifndef AIGW_AI_CONFIG_RULES_H
-#define AIGW_AI_CONFIG_RULES_H
+#ifndef AIGW_CONFIG_RULES_H
+#define AIGW_CONFIG_RULES_H
 
 #include <stddef.h>
 

@@ -1,5 +1,5 @@
 /* The response sink: CGI-style head ("Status: 200 OK" + headers), JSON
- * bodies, SPEC-shaped errors and SSE events, over a pluggable byte backend.
+ * bodies, OpenAI-shaped errors and SSE events, over a pluggable byte backend.
  * Once a write or flush fails the client is gone and every later call is a
  * no-op returning -1, so handlers only have to check the result to stop. */
 #include "config.h"
@@ -253,7 +253,7 @@ int response_error(struct response *r, int status, const char *type, const char 
 	else
 		cJSON_AddNullToObject(error, "param");
 	cJSON_AddNumberToObject(error, "code", status);
-	/* 402 is final: SDKs must not retry it (SPEC). */
+	/* 402 is final: SDKs must not retry it. */
 	if (status == 402 && find_header(r, "x-should-retry") < 0)
 		response_header(r, "x-should-retry", "false");
 	rc = response_json(r, status, root);
@@ -276,8 +276,6 @@ int response_sse_start(struct response *r)
 	return sink_flush(r);
 }
 
-/* Appends text with every line prefixed by `prefix`, then the blank line that
- * ends an SSE event. Multi-line text stays one event (lines of one field). */
 /* Writes one event straight to the sink (whose own buffer collects it) and
  * flushes: each line of text becomes a `prefix` line, so a payload with line
  * breaks stays one event (clients join data lines with '\n'). */
@@ -365,48 +363,3 @@ void response_free(struct response *r)
 	r->nheaders = 0;
 }
 
-/* The memory backend. Failing on purpose lets tests drive gone detection. */
-#define MEMSINK_MAX (256 * 1024 * 1024)
-
-static bool memsink_failing(const struct memsink *m)
-{
-	return m->fail_after_flushes && m->flushes >= m->fail_at;
-}
-
-static int memsink_write(void *io, const char *data, size_t len)
-{
-	struct memsink *m = io;
-
-	if (memsink_failing(m))
-		return -1;
-	return buf_append(&m->out, data, len) == AIGW_OK ? 0 : -1;
-}
-
-static int memsink_flush(void *io)
-{
-	struct memsink *m = io;
-
-	m->flushes++;
-	return memsink_failing(m) ? -1 : 0;
-}
-
-static int memsink_end(void *io)
-{
-	struct memsink *m = io;
-
-	m->ended = true;
-	return 0;
-}
-
-const struct sink_ops memsink_ops = {memsink_write, memsink_flush, memsink_end};
-
-void memsink_init(struct memsink *m)
-{
-	memset(m, 0, sizeof(*m));
-	buf_init(&m->out, MEMSINK_MAX);
-}
-
-void memsink_free(struct memsink *m)
-{
-	buf_free(&m->out);
-}

@@ -1,17 +1,17 @@
-/* The PUT /ai/config rules (SPEC §2, DECISIONS.md): parse a body into a
- * patch, apply it to the stored config with the cross-field check done on
- * the merged result, and the public JSON view. No database here, so every
- * rule is a unit-test table row. */
+/* The PUT /ai/config rules: parse a body into a patch, apply it to the
+ * stored config with the cross-field check done on the merged result, and
+ * the public JSON view. No database here, so every rule is a unit-test
+ * table row. */
 #include "config.h"
 
-#include "ai_config_rules.h"
+#include "config_rules.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ai_config.h"
+#include "app_config.h"
 #include "alloc.h"
 #include "byok.h"
 

@@ -5,7 +5,7 @@
 
 #include <math.h>
 
-#include "usage.h"
+#include "money.h"
 
 /* Largest dollar amount whose money units stay exact in a double product. */
 #define MONEY_MAX_USD 900000.0
