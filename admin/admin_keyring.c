@@ -24,42 +24,36 @@ struct rotation {
 	char err[AIGW_ERRLEN]; /* the database error that stopped the pass */
 };
 
-/* Re-seals one app's key under rot->cur inside its own transaction, reading
- * the row again under lock so a concurrent PUT is neither lost nor undone. */
-static aigw_rc reseal_app(struct rotation *rot, const char *app_id, char *err)
+/* Inside the store's transaction, on the locked row: the key opened with
+ * its old keyring key and sealed under rot->cur (left alone when it already
+ * is), so a concurrent PUT is neither lost nor undone. */
+static aigw_rc reseal_key(const char *app_id, const struct ai_config *c, void *arg,
+                          unsigned char **sealed, size_t *sealed_len, int *key_id, char *err)
 {
-	struct ai_config c;
-	unsigned char *sealed = NULL;
-	size_t sealed_len = 0, plain_len = 0;
+	struct rotation *rot = arg;
+	size_t plain_len = 0;
 	char *plain = NULL;
 	aigw_rc rc;
 
-	memset(&c, 0, sizeof c);
-	rc = db_begin(rot->db, err);
-	if (rc != AIGW_OK)
-		return rc;
-	rc = db_ai_config_get(rot->db, app_id, true, &c, err);
-	if (rc != AIGW_OK || !c.byok_sealed || c.byok_key_id == rot->cur->id)
-		goto out;
-	rc = byok_open(rot->kr, c.byok_key_id, app_id, c.byok_sealed, c.byok_sealed_len, &plain,
+	if (c->byok_key_id == rot->cur->id)
+		return AIGW_OK;
+	rc = byok_open(rot->kr, c->byok_key_id, app_id, c->byok_sealed, c->byok_sealed_len, &plain,
 	               &plain_len, err);
 	if (rc != AIGW_OK)
-		goto out;
-	rc = byok_seal(rot->cur, app_id, plain, plain_len, &sealed, &sealed_len, err);
-	if (rc != AIGW_OK)
-		goto out;
-	rc = db_ai_config_reseal_byok(rot->db, app_id, c.byok_key_id, sealed, sealed_len,
-	                              rot->cur->id, err);
-	if (rc == AIGW_OK)
-		rc = db_commit(rot->db, err);
-	if (rc == AIGW_OK)
+		return rc;
+	rc = byok_seal(rot->cur, app_id, plain, plain_len, sealed, sealed_len, err);
+	byok_plain_free(plain);
+	*key_id = rot->cur->id;
+	return rc;
+}
+
+static aigw_rc reseal_app(struct rotation *rot, const char *app_id, char *err)
+{
+	bool resealed = false;
+	aigw_rc rc = db_ai_config_reseal(rot->db, app_id, reseal_key, rot, &resealed, err);
+
+	if (rc == AIGW_OK && resealed)
 		rot->resealed++;
-out:
-	db_rollback(rot->db); /* no-op after the commit */
-	if (plain)
-		byok_plain_free(plain);
-	free(sealed);
-	ai_config_free(&c);
 	return rc;
 }
 

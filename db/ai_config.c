@@ -328,3 +328,42 @@ aigw_rc db_ai_config_update(struct db *db, const char *app_id, ai_config_edit_fn
 
 	return db_tx_run(db, "ai config update", update_body, &u, err);
 }
+
+struct reseal {
+	const char *app_id;
+	ai_config_reseal_fn fn;
+	void *arg;
+	bool *resealed;
+};
+
+static aigw_rc reseal_body(struct db *db, void *arg, char *err)
+{
+	struct reseal *r = arg;
+	struct ai_config c;
+	unsigned char *sealed = NULL;
+	size_t sealed_len = 0;
+	int key_id = 0;
+	aigw_rc rc;
+
+	*r->resealed = false;
+	memset(&c, 0, sizeof c);
+	rc = db_ai_config_get(db, r->app_id, true, &c, err);
+	if (rc == AIGW_OK && c.byok_sealed)
+		rc = r->fn(r->app_id, &c, r->arg, &sealed, &sealed_len, &key_id, err);
+	if (rc == AIGW_OK && sealed) {
+		rc = db_ai_config_reseal_byok(db, r->app_id, c.byok_key_id, sealed, sealed_len,
+		                              key_id, err);
+		*r->resealed = rc == AIGW_OK;
+	}
+	free(sealed);
+	ai_config_free(&c);
+	return rc;
+}
+
+aigw_rc db_ai_config_reseal(struct db *db, const char *app_id, ai_config_reseal_fn fn, void *arg,
+                            bool *resealed, char *err)
+{
+	struct reseal r = {app_id, fn, arg, resealed};
+
+	return db_tx_run(db, "BYOK re-seal", reseal_body, &r, err);
+}

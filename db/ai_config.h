@@ -42,6 +42,18 @@ aigw_rc db_ai_config_update(struct db *db, const char *app_id, ai_config_edit_fn
 aigw_rc db_ai_config_each_byok(struct db *db,
                                int (*fn)(const char *app_id, const struct ai_config *c, void *arg),
                                void *arg, char *err);
+/* For keyring rotation: what to do with one app's locked row. Returns
+ * AIGW_OK with *sealed (malloc'd, the store frees it) and *key_id set to
+ * re-seal, or AIGW_OK with *sealed NULL to leave the row as it is; any other
+ * code rolls back and is returned. */
+typedef aigw_rc (*ai_config_reseal_fn)(const char *app_id, const struct ai_config *c, void *arg,
+                                       unsigned char **sealed, size_t *sealed_len, int *key_id,
+                                       char *err);
+/* For keyring rotation, in one transaction (db_tx_run): locks and loads
+ * app_id's row, asks fn for the key sealed anew and stores it with
+ * db_ai_config_reseal_byok. *resealed says whether the row changed. */
+aigw_rc db_ai_config_reseal(struct db *db, const char *app_id, ai_config_reseal_fn fn, void *arg,
+                            bool *resealed, char *err);
 /* For keyring rotation: replaces the sealed bytes and key id of app_id's BYOK
  * key if it is still sealed under old_key_id, leaving byok_updated_at and
  * updated_at alone (the key itself did not change). AIGW_ENOTFOUND if the
