@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "ai_config.h"
+#include "alloc.h"
 #include "api_keys.h"
 #include "apps.h"
 #include "check.h"
@@ -365,6 +366,55 @@ static void tx_runs_again_after_a_lost_connection(void)
 	CHECK_INT(stored_cap(), 14);
 }
 
+/* A re-seal that swaps in fixed bytes under key id 7, or leaves the row. */
+static aigw_rc fake_reseal(const char *id, const struct ai_config *c, void *arg,
+                           unsigned char **sealed, size_t *sealed_len, int *key_id, char *err)
+{
+	int *calls = arg;
+
+	(void)id;
+	(void)err;
+	(*calls)++;
+	if (c->byok_key_id == 7)
+		return AIGW_OK; /* already under the current key */
+	*sealed = xmalloc(3);
+	memcpy(*sealed, "new", 3);
+	*sealed_len = 3;
+	*key_id = 7;
+	return AIGW_OK;
+}
+
+static void reseal_keeps_the_times(void)
+{
+	char err[AIGW_ERRLEN];
+	unsigned char sealed[16] = "old-sealed-bytes";
+	struct ai_config c, before, after;
+	bool resealed = false;
+	int calls = 0;
+
+	memset(&c, 0, sizeof c);
+	c.byok_sealed = sealed;
+	c.byok_sealed_len = sizeof sealed;
+	c.byok_key_id = 1;
+	CHECK_INT(db_ai_config_put(db, app_id, &c, err), AIGW_OK);
+	CHECK_INT(db_ai_config_get(db, app_id, false, &before, err), AIGW_OK);
+
+	CHECK_INT(db_ai_config_reseal(db, app_id, fake_reseal, &calls, &resealed, err), AIGW_OK);
+	CHECK(resealed);
+	CHECK_INT(db_ai_config_get(db, app_id, false, &after, err), AIGW_OK);
+	CHECK_INT(after.byok_key_id, 7);
+	CHECK(after.byok_sealed_len == 3 && memcmp(after.byok_sealed, "new", 3) == 0);
+	CHECK_STR(after.byok_updated_at, before.byok_updated_at);
+	CHECK_STR(after.updated_at, before.updated_at);
+	ai_config_free(&after);
+
+	/* already under the current key: nothing written */
+	CHECK_INT(db_ai_config_reseal(db, app_id, fake_reseal, &calls, &resealed, err), AIGW_OK);
+	CHECK(!resealed);
+	CHECK_INT(calls, 2);
+	ai_config_free(&before);
+}
+
 int main(void)
 {
 	int setup;
@@ -388,6 +438,7 @@ int main(void)
 	RUN(tx_gives_up_after_the_attempts);
 	RUN(tx_other_failures_roll_back_once);
 	RUN(tx_runs_again_after_a_lost_connection);
+	RUN(reseal_keeps_the_times);
 
 	db_free(db);
 	conf_free(&conf);
