@@ -123,6 +123,7 @@ static void handle_request(struct thread_ctx *ctx, FCGX_Request *fr)
 	/* The body comes first: 413 is decided before routing, whatever the path. */
 	rc = body_read(fcgi_body_read, fr->in, request_param(&req, "CONTENT_LENGTH"),
 	               conf->max_body_bytes, &body, err);
+	req.start_us = clock_us();
 	if (rc == AIGW_OK) {
 		if (body.len > 0) {
 			req.body = body.data;

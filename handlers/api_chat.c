@@ -306,7 +306,7 @@ static void chat_exchange(void *state, struct thread_ctx *ctx, struct proxy *p,
 
 	c->ctx = ctx;
 	c->p = p;
-	rc = upstream_call(ctx->upstream, rq, &cb, c, &up, err);
+	rc = proxy_call_upstream(ctx, p, rq, &cb, c, &up, err);
 	if (c->relaying)
 		finish_stream(c, rc, err);
 	else if (rc == AIGW_OK)

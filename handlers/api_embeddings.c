@@ -238,7 +238,7 @@ static void embeddings_exchange(void *state, struct thread_ctx *ctx, struct prox
 	struct upstream_callbacks cb = {.on_data = collect};
 	struct upstream_response up;
 	char err[AIGW_ERRLEN] = "";
-	aigw_rc rc = upstream_call(ctx->upstream, rq, &cb, &e->answer, &up, err);
+	aigw_rc rc = proxy_call_upstream(ctx, p, rq, &cb, &e->answer, &up, err);
 
 	if (up.headers_done)
 		proxy_note_upstream(p, &up);

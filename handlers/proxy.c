@@ -493,6 +493,33 @@ static void end(struct thread_ctx *ctx, struct proxy *p)
 	ai_config_free(&p->cfg);
 }
 
+aigw_rc proxy_call_upstream(struct thread_ctx *ctx, struct proxy *p,
+                            const struct upstream_request *rq, const struct upstream_callbacks *cb,
+                            void *arg, struct upstream_response *up, char *err)
+{
+	aigw_rc rc;
+
+	p->call_start_us = clock_us();
+	rc = upstream_call(ctx->upstream, rq, cb, arg, up, err);
+	p->call_end_us = clock_us();
+	return rc;
+}
+
+/* x-aigw-overhead-ms: the time before the upstream call, plus the time since
+ * it ended (none while it runs: a stream's head goes out inside the call). */
+static void add_overhead(struct response *resp, void *arg)
+{
+	const struct proxy *p = arg;
+	long long now = clock_us(), us;
+	char text[32];
+
+	us = (p->call_start_us ? p->call_start_us : now) - p->start_us;
+	if (p->call_end_us)
+		us += now - p->call_end_us;
+	snprintf(text, sizeof(text), "%.3f", us > 0 ? (double)us / 1000.0 : 0.0);
+	response_header(resp, "x-aigw-overhead-ms", text);
+}
+
 void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *resp,
                const struct proxy_endpoint *ep, void *state)
 {
@@ -502,8 +529,9 @@ void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *res
 	long long completion_bound = 0;
 
 	memset(&p, 0, sizeof(p));
-	p.start_us = clock_us();
+	p.start_us = req->start_us ? req->start_us : clock_us();
 	p.app_id = req->app_id;
+	response_before_head(resp, add_overhead, &p);
 	snprintf(p.rec.request_id, sizeof(p.rec.request_id), "%s", req->request_id);
 	snprintf(p.rec.app_id, sizeof(p.rec.app_id), "%s", req->app_id);
 	p.rec.key_id = req->key_id;
@@ -521,6 +549,7 @@ void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *res
 	response_end(resp);
 	record(ctx, &p);
 out:
+	response_before_head(resp, NULL, NULL); /* p goes out of scope */
 	cJSON_Delete(body);
 	end(ctx, &p);
 }

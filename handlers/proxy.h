@@ -56,7 +56,8 @@ struct proxy {
 	char model[257];      /* endpoints read: the model asked of the upstream */
 	bool byok;            /* endpoints read: the app's own key is used */
 	const char *app_id;   /* endpoints read (the request's) */
-	long long start_us;
+	long long start_us;   /* the request's start (its body read), for timings */
+	long long call_start_us, call_end_us; /* around the upstream call; 0: not yet */
 
 	char *byok_plain;                     /* BYOK key in clear (sodium memory), or NULL */
 	const char *api_key;                  /* byok_plain or the platform key: borrowed */
@@ -78,6 +79,13 @@ struct proxy {
  * and leaves no reservation behind. */
 void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *resp,
                const struct proxy_endpoint *ep, void *state);
+
+/* The endpoints' upstream call (upstream_call), timed so that every proxied
+ * response carries x-aigw-overhead-ms: the time spent in aigw, outside the
+ * upstream call, before its head was sent. */
+aigw_rc proxy_call_upstream(struct thread_ctx *ctx, struct proxy *p,
+                            const struct upstream_request *rq, const struct upstream_callbacks *cb,
+                            void *arg, struct upstream_response *up, char *err);
 
 /* ---- what endpoints tell the usage record ---- */
 

@@ -28,6 +28,7 @@ struct request {
 	char *path;        /* decoded-safe path without query, e.g. "/v1/app1/ai/config" */
 	char *query;       /* raw query string without '?', "" if none */
 	char request_id[40];
+	long long start_us; /* clock_us() when the body was in; 0 if unknown */
 
 	struct req_header *headers; /* every CGI param; searched by request_param() */
 	size_t nheaders;

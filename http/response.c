@@ -165,6 +165,13 @@ void response_header(struct response *r, const char *name, const char *value)
 
 /* Writes the status line and headers; the automatic ones (x-request-id, CORS)
  * are added unless the handler set them itself. */
+void response_before_head(struct response *r, void (*fn)(struct response *r, void *arg),
+                          void *arg)
+{
+	r->before_head = fn;
+	r->before_head_arg = arg;
+}
+
 static int send_head(struct response *r, int status)
 {
 	struct buf h;
@@ -172,6 +179,12 @@ static int send_head(struct response *r, int status)
 
 	if (r->head_sent)
 		return r->gone ? -1 : 0;
+	if (r->before_head) {
+		void (*fn)(struct response *, void *) = r->before_head;
+
+		r->before_head = NULL;
+		fn(r, r->before_head_arg);
+	}
 	r->status = status;
 	r->head_sent = true;
 	buf_init(&h, HEAD_MAX);

@@ -45,11 +45,18 @@ struct response {
 	} headers[RESPONSE_MAX_HEADERS];
 	int nheaders;
 	size_t body_bytes; /* bytes of body written so far */
+	/* Called once, just before the head is written (response_before_head). */
+	void (*before_head)(struct response *r, void *arg);
+	void *before_head_arg;
 };
 
 /* io is borrowed; cors_origin is borrowed and must outlive the response. */
 void response_init(struct response *r, const struct sink_ops *ops, void *io, const char *request_id,
                    const char *cors_origin);
+/* fn(r, arg) runs once, right before the head is written, and may still add
+ * headers (a timing known only then). NULL removes it. arg is borrowed. */
+void response_before_head(struct response *r, void (*fn)(struct response *r, void *arg),
+                          void *arg);
 /* Adds or replaces a header (copied). Ignored once the head is sent. */
 void response_header(struct response *r, const char *name, const char *value);
 /* Sends status + headers + a JSON body (Content-Type: application/json).
