@@ -65,6 +65,10 @@ class DuplicateKeyTest(StrictBodyTest):
         r = self.raw_embed('{"model":"%s","input":"x","model":"%s"}' % (M_EMB, M_DEAR))
         self.refused(r, "model", 'duplicate key "model"')
 
+    def test_embeddings_duplicate_max_tokens(self):
+        r = self.raw_embed('{"model":"%s","input":"x","max_tokens":1,"max_tokens":9}' % M_EMB)
+        self.refused(r, "max_tokens", 'duplicate key "max_tokens"')
+
     def test_embeddings_duplicate_input_and_stream(self):
         r = self.raw_embed('{"model":"%s","input":"x","input":["a","b"]}' % M_EMB)
         self.refused(r, "input")
