@@ -134,7 +134,7 @@ static aigw_rc scan_string(struct scan *sc)
 			if (c == 'u') {
 				if (scan_unicode_escape(sc) != AIGW_OK)
 					return AIGW_EINVAL;
-			} else if (c < 0 || !strchr("\"\\/bfnrt", c)) {
+			} else if (c <= 0 || !strchr("\"\\/bfnrt", c)) {
 				sc->pos--;
 				return syntax(sc, "invalid escape in a string");
 			}

@@ -13,7 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "ai_config.h"
-#include "ai_config_rules.h"
+#include "config_rules.h"
 #include "alloc.h"
 #include "byok.h"
 #include "error.h"

@@ -22,6 +22,7 @@
 #include "fuzz.h"
 #include "keyring.h"
 #include "log.h"
+#include "memsink.h"
 #include "request.h"
 #include "response.h"
 #include "router.h"

@@ -18,8 +18,8 @@
 #include <cjson/cJSON.h>
 
 #include "ai_config.h"
-#include "ai_config_rules.h"
-#include "../../handlers/credits.h" /* by path: db/ has a credits.h too */
+#include "config_rules.h"
+#include "billing.h"
 #include "error.h"
 #include "fuzz.h"
 #include "strict_json.h"

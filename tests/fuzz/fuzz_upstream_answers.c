@@ -18,6 +18,7 @@
 #include "conffile.h"
 #include "db.h"
 #include "fuzz.h"
+#include "memsink.h"
 #include "models.h"
 #include "money.h"
 #include "proxy.h"

@@ -174,6 +174,14 @@ static void non_rfc_numbers_are_refused(void)
 
 static void bad_escapes_and_surrogates_are_refused(void)
 {
+	static const char escaped_nul[] = "\"ab\\\0\""; /* a backslash, then a raw NUL */
+	struct strict_json_error e;
+	cJSON *tree = NULL;
+
+	CHECK_INT(strict_json_parse(escaped_nul, sizeof(escaped_nul) - 1, &tree, &e), AIGW_EINVAL);
+	CHECK(strstr(e.message, "invalid escape in a string") != NULL);
+	CHECK_INT(e.offset, 4);
+
 	CHECK(refused("\"\\x41\"", "invalid escape"));
 	CHECK(refused("\"\\u12\"", "four hex digits"));
 	CHECK(refused("\"\\ud83d\"", "unpaired high surrogate"));
