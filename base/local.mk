@@ -8,6 +8,7 @@ libaigw_base_a_SOURCES = \
 	base/buf.c base/buf.h \
 	base/log.c base/log.h \
 	base/clock.h \
+	base/hex.h \
 	base/utf8.c base/utf8.h \
 	base/conffile.c base/conffile.h \
 	base/money.c base/money.h \

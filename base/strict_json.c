@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "hex.h"
 #include "utf8.h"
 
 struct scan {
@@ -61,17 +62,6 @@ static bool is_digit(int c)
 	return c >= '0' && c <= '9';
 }
 
-static int hex_value(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads the four hex digits after "\u" at sc->pos; -1 if they are not. */
 static long read_hex4(struct scan *sc)
 {
@@ -80,7 +70,7 @@ static long read_hex4(struct scan *sc)
 	if (sc->len - sc->pos < 4)
 		return -1;
 	for (int i = 0; i < 4; i++) {
-		int h = hex_value((unsigned char)sc->s[sc->pos + (size_t)i]);
+		int h = hex_digit((unsigned char)sc->s[sc->pos + (size_t)i]);
 		if (h < 0)
 			return -1;
 		v = v * 16 + h;

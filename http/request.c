@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "alloc.h"
+#include "hex.h"
 #include "log.h"
 
 /* More params than any web server sends; a bound so a peer cannot grow it. */
@@ -108,17 +109,6 @@ void request_new_id(struct request *r)
 	sodium_bin2hex(r->request_id + 4, sizeof(r->request_id) - 4, raw, sizeof(raw));
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool percent_decode(const char *src, size_t len, bool plus_is_space, char *out, size_t outlen)
 {
 	size_t i, o = 0;
@@ -129,8 +119,8 @@ bool percent_decode(const char *src, size_t len, bool plus_is_space, char *out, 
 		if (c == '+' && plus_is_space) {
 			c = ' ';
 		} else if (c == '%') {
-			int hi = i + 2 < len ? hexval(src[i + 1]) : -1;
-			int lo = i + 2 < len ? hexval(src[i + 2]) : -1;
+			int hi = i + 2 < len ? hex_digit((unsigned char)src[i + 1]) : -1;
+			int lo = i + 2 < len ? hex_digit((unsigned char)src[i + 2]) : -1;
 
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return false;
