@@ -116,7 +116,8 @@ static aigw_rc scan_string(struct scan *sc)
 			return AIGW_OK;
 		}
 		if (c < 0x20)
-			return syntax(sc, "raw control character 0x%02x in a string (escape it)", c);
+			return syntax(sc, "raw control character 0x%02x in a string (escape it)",
+			              c);
 		if (c == '\\') {
 			sc->pos++;
 			c = peek(sc);

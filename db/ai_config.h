@@ -10,7 +10,6 @@
 
 struct db;
 
-
 /* Loads the app's row into out (caller releases it with ai_config_free, also
  * after an error); a missing row gives an empty config and AIGW_OK.
  * for_update (inside db_begin/db_commit) first locks the app's row in apps,

@@ -408,7 +408,8 @@ aigw_rc db_credits_reserve(struct db *db, const char *app_id, const char *reques
                            struct reservation *out, struct billing_period *period,
                            enum reserve_result *result, char *err)
 {
-	struct reserve_ask a = {app_id, request_id, amount, ttl_s, now_override, out, period, result};
+	struct reserve_ask a = {app_id,       request_id, amount, ttl_s,
+	                        now_override, out,        period, result};
 	char what[80];
 	aigw_rc rc;
 

@@ -144,4 +144,3 @@ void credits_exhausted_message(const struct billing_period *p, int64_t amount, c
 		         "needs less)",
 		         p->plan, allowance, span, used, reserved_part, cost);
 }
-

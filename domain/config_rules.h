@@ -1,6 +1,6 @@
 /* The rules of an app's AI settings: PUT /ai/config bodies checked and
- * merged, kept apart from the database so they are unit-tested as a table. A patch says, per field, whether
- * the body left it alone, cleared it (null) or set it. */
+ * merged, kept apart from the database so they are unit-tested as a table. A patch says, per field,
+ * whether the body left it alone, cleared it (null) or set it. */
 #ifndef AIGW_CONFIG_RULES_H
 #define AIGW_CONFIG_RULES_H
 

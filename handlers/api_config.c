@@ -1,8 +1,8 @@
 /* GET and PUT /v1/{app}/ai/config. PUT validates the whole body before
  * touching the database, then, inside the store's one transaction
  * (db_ai_config_update), merges into the locked row and seals a new BYOK key
- * under the current keyring key: nothing is stored when any rule fails. The BYOK key in clear lives only in
- * the request body and the parsed JSON, both wiped before returning. */
+ * under the current keyring key: nothing is stored when any rule fails. The BYOK key in clear lives
+ * only in the request body and the parsed JSON, both wiped before returning. */
 #include "config.h"
 
 #include "endpoints.h"

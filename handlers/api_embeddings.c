@@ -188,9 +188,10 @@ static void answer(struct proxy *p, struct response *resp, const struct upstream
 		response_header(resp, "x-generation-id", up->generation_id);
 	if (!cJSON_IsObject(j) || !vectors_complete(j, inputs) || !convert_vectors(j, f)) {
 		proxy_note_unusable_answer(p);
-		response_error(resp, 502, NULL, NULL,
-		               "the upstream answered without one embedding per input (%d expected)",
-		               inputs);
+		response_error(
+		        resp, 502, NULL, NULL,
+		        "the upstream answered without one embedding per input (%d expected)",
+		        inputs);
 	} else {
 		response_json(resp, (int)up->status, j);
 	}

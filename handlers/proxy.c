@@ -231,12 +231,13 @@ static bool platform_account_error(long status, const cJSON *meta)
 static void answer_platform_error(struct response *resp, const struct upstream_response *up,
                                   const cJSON *msg, const char *request_id)
 {
-	const char *what = up->status == 401   ? "the upstream refused the platform key (upstream_key)"
+	const char *what = up->status == 401
+	                           ? "the upstream refused the platform key (upstream_key)"
 	                   : up->status == 402 ? "the platform's upstream account is out of credits"
 	                                       : "the platform's upstream account is rate-limited";
 
-	log_error("OPERATOR ACTION: %s: HTTP %ld \"%.200s\" (request %s); tenants get 503",
-	          what, up->status, cJSON_IsString(msg) ? msg->valuestring : "", request_id);
+	log_error("OPERATOR ACTION: %s: HTTP %ld \"%.200s\" (request %s); tenants get 503", what,
+	          up->status, cJSON_IsString(msg) ? msg->valuestring : "", request_id);
 	if (up->status == 429 && up->retry_after[0]) {
 		response_header(resp, "Retry-After", up->retry_after);
 	} else {
@@ -540,8 +541,7 @@ void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *res
 	if (!parse_body(req, resp, &body) || !ep->check(state, body, resp) ||
 	    !begin(ctx, req, resp, body, &p) ||
 	    !ep->shape(state, ctx, &p, body, resp, &completion_bound) ||
-	    !prepare_call(ctx, resp, &p, body, ep->path, completion_bound, ep->streams(state),
-	                  &rq))
+	    !prepare_call(ctx, resp, &p, body, ep->path, completion_bound, ep->streams(state), &rq))
 		goto out;
 	ep->exchange(state, ctx, &p, &rq, resp);
 	if (!p.rec.status)

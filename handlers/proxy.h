@@ -52,11 +52,11 @@ struct proxy_endpoint {
 /* The request as the runner holds it. Endpoints read the fields marked so
  * and write only through the calls below. */
 struct proxy {
-	struct ai_config cfg; /* endpoints read: the app's AI settings */
-	char model[257];      /* endpoints read: the model asked of the upstream */
-	bool byok;            /* endpoints read: the app's own key is used */
-	const char *app_id;   /* endpoints read (the request's) */
-	long long start_us;   /* the request's start (its body read), for timings */
+	struct ai_config cfg;                 /* endpoints read: the app's AI settings */
+	char model[257];                      /* endpoints read: the model asked of the upstream */
+	bool byok;                            /* endpoints read: the app's own key is used */
+	const char *app_id;                   /* endpoints read (the request's) */
+	long long start_us;                   /* the request's start (its body read), for timings */
 	long long call_start_us, call_end_us; /* around the upstream call; 0: not yet */
 
 	char *byok_plain;                     /* BYOK key in clear (sodium memory), or NULL */

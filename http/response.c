@@ -165,8 +165,7 @@ void response_header(struct response *r, const char *name, const char *value)
 
 /* Writes the status line and headers; the automatic ones (x-request-id, CORS)
  * are added unless the handler set them itself. */
-void response_before_head(struct response *r, void (*fn)(struct response *r, void *arg),
-                          void *arg)
+void response_before_head(struct response *r, void (*fn)(struct response *r, void *arg), void *arg)
 {
 	r->before_head = fn;
 	r->before_head_arg = arg;
@@ -375,4 +374,3 @@ void response_free(struct response *r)
 	}
 	r->nheaders = 0;
 }
-

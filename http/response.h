@@ -55,8 +55,7 @@ void response_init(struct response *r, const struct sink_ops *ops, void *io, con
                    const char *cors_origin);
 /* fn(r, arg) runs once, right before the head is written, and may still add
  * headers (a timing known only then). NULL removes it. arg is borrowed. */
-void response_before_head(struct response *r, void (*fn)(struct response *r, void *arg),
-                          void *arg);
+void response_before_head(struct response *r, void (*fn)(struct response *r, void *arg), void *arg);
 /* Adds or replaces a header (copied). Ignored once the head is sent. */
 void response_header(struct response *r, const char *name, const char *value);
 /* Sends status + headers + a JSON body (Content-Type: application/json).

@@ -193,8 +193,8 @@ static void bad_escapes_and_surrogates_are_refused(void)
 static void invalid_utf8_is_refused(void)
 {
 	CHECK(refused("\"\xc3\"", "invalid UTF-8"));
-	CHECK(refused("\"\xed\xa0\x80\"", "invalid UTF-8")); /* a surrogate in UTF-8 */
-	CHECK(refused("\"\xc0\xaf\"", "invalid UTF-8"));     /* overlong */
+	CHECK(refused("\"\xed\xa0\x80\"", "invalid UTF-8"));      /* a surrogate in UTF-8 */
+	CHECK(refused("\"\xc0\xaf\"", "invalid UTF-8"));          /* overlong */
 	CHECK(refused("\xef\xbb\xbf{}", "unexpected character")); /* a BOM */
 }
 
