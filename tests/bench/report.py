@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""The table of tests/bench/run: reads the work directory it leaves (meta.env, the
+RESULT lines in out/PHASE/TARGET.ROUND, the raw samples in samples/) and prints one
+dated markdown table, targets side by side. Latency percentiles are taken over the
+samples of all rounds pooled; throughputs are the median of the rounds.
+
+    report.py WORKDIR
+"""
+import math
+import os
+import statistics
+import sys
+
+TARGETS = ["mock", "ent", "pro", "portkey", "floor"]
+
+
+def read_meta(work):
+    meta = {}
+    with open(os.path.join(work, "meta.env")) as f:
+        for line in f:
+            k, _, v = line.rstrip("\n").partition("=")
+            meta[k] = v
+    return meta
+
+
+def result(path):
+    """The key=value pairs of the RESULT line in path (numbers as floats)."""
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("RESULT"):
+                    out = {}
+                    for kv in line.split()[1:]:
+                        k, _, v = kv.partition("=")
+                        try:
+                            out[k] = float(v)
+                        except ValueError:
+                            out[k] = v
+                    return out
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def rounds(work, phase, target):
+    d = os.path.join(work, "out", phase)
+    if not os.path.isdir(d):
+        return []
+    found = []
+    for name in sorted(os.listdir(d)):
+        base, _, rnd = name.rpartition(".")
+        if base == target and rnd.isdigit():
+            r = result(os.path.join(d, name))
+            found.append(r if r is not None else {"errors": 1.0})
+    return found
+
+
+def samples(work, name):
+    try:
+        with open(os.path.join(work, "samples", name)) as f:
+            return sorted(int(x) for x in f if x.strip())
+    except FileNotFoundError:
+        return []
+
+
+def pct(sorted_values, q):
+    """Nearest-rank percentile, as bench_client computes it."""
+    if not sorted_values:
+        return None
+    n = len(sorted_values)
+    r = min(n, max(1, math.ceil(q * n - 1e-9)))
+    return sorted_values[r - 1]
+
+
+def ms(us, signed=False):
+    if us is None:
+        return "-"
+    v = us / 1000.0
+    sign = "+" if signed and v >= 0 else ""
+    if abs(v) >= 100:
+        return f"{sign}{v:.0f} ms"
+    if abs(v) >= 10:
+        return f"{sign}{v:.1f} ms"
+    return f"{sign}{v:.2f} ms"
+
+
+def rate(v):
+    return "-" if v is None else f"{v:,.0f}/s"
+
+
+def main():
+    work = sys.argv[1]
+    meta = read_meta(work)
+    labels = {
+        "mock": "mock direct",
+        "ent": "aigw enterprise",
+        "pro": "aigw pro",
+        "portkey": f"Portkey {meta['PORTKEY']}",
+        "floor": "floor (lighttpd + FastCGI)",
+    }
+    errors = {t: 0 for t in TARGETS}
+    rows = []
+
+    def row(name, cells):
+        rows.append((name, [cells.get(t, "n/a") for t in TARGETS]))
+
+    # open-loop latency at concurrency 1
+    lat = {t: samples(work, f"lat1.{t}.lat") for t in TARGETS}
+    for t in TARGETS:
+        for r in rounds(work, "lat1", t):
+            errors[t] += int(r.get("errors", 0))
+    base = lat["mock"]
+    lr, ls = meta["LAT_RATE"], meta["LAT_SECS"]
+    row(f"latency, 1 connection, open loop {lr}/s: p50",
+        {t: ms(pct(lat[t], 0.50)) for t in TARGETS})
+    row("latency, same: p99", {t: ms(pct(lat[t], 0.99)) for t in TARGETS})
+    row("latency, same: p99.9", {t: ms(pct(lat[t], 0.999)) for t in TARGETS})
+    for q, name in ((0.50, "p50"), (0.99, "p99")):
+        cells = {}
+        for t in TARGETS:
+            if t == "mock":
+                cells[t] = "(base)"
+            elif lat[t] and base:
+                cells[t] = ms(pct(lat[t], q) - pct(base, q), signed=True)
+            else:
+                cells[t] = "-"
+        row(f"**added latency {name}** (vs mock direct)", cells)
+    row("latency samples (all rounds)", {t: f"{len(lat[t]):,}" for t in TARGETS})
+
+    # closed loop, wrk
+    def wrk_phase(phase, targets):
+        out = {}
+        for t in targets:
+            rs = rounds(work, phase, t)
+            for r in rs:
+                errors[t] += int(r.get("errors", 0))
+            vals = [r.get("rps", 0.0) for r in rs]
+            out[t] = statistics.median(vals) if vals else None
+        return out, {t: rounds(work, phase, t) for t in targets}
+
+    w1, _ = wrk_phase("wrk1", TARGETS)
+    row("throughput, 1 connection (wrk)", {t: rate(w1[t]) for t in TARGETS})
+    w32, w32r = wrk_phase("wrk32", TARGETS)
+    row("**throughput, 32 connections (wrk)**", {t: rate(w32[t]) for t in TARGETS})
+    row("32 connections: p99 (wrk, closed loop, median of rounds)",
+        {t: ms(statistics.median([r["p99"] for r in w32r[t] if "p99" in r]))
+         if any("p99" in r for r in w32r[t]) else "-" for t in TARGETS})
+    slow_targets = ["mock", "ent", "pro", "portkey"]
+    sl, _ = wrk_phase("slow32", slow_targets)
+    ideal = 32 * 1000.0 / float(meta["SLOW_MS"])
+    row(f"**upstream {meta['SLOW_MS']} ms, 32 connections**: req/s (% of ideal {ideal:,.0f}/s)",
+        {t: "-" if sl[t] is None else f"{sl[t]:,.0f}/s ({100 * sl[t] / ideal:.0f} %)"
+         for t in slow_targets})
+
+    # streams
+    for n in meta["STREAM_SETS"].split():
+        phase = f"streams{n}"
+        ttfe = {t: samples(work, f"{phase}.{t}.ttfe") for t in slow_targets}
+        gap = {t: samples(work, f"{phase}.{t}.gap") for t in slow_targets}
+        stalls, done, total = {}, {}, {}
+        for t in slow_targets:
+            rs = rounds(work, phase, t)
+            stalls[t] = sum(int(r.get("stalls", 0)) for r in rs)
+            done[t] = sum(int(r.get("completed", 0)) for r in rs)
+            total[t] = sum(int(r.get("streams", int(n))) for r in rs)
+            errors[t] += sum(int(r.get("errors", 0)) for r in rs)
+        head = (f"{n} streams x {meta['DELTAS']} deltas {meta['INTERVAL_MS']} ms apart, "
+                f"opened over {int(n) * int(meta['RAMP_US']) // 1000} ms")
+        row(f"{head}: TTFE p50 / p99",
+            {t: f"{ms(pct(ttfe[t], 0.5))} / {ms(pct(ttfe[t], 0.99))}" for t in slow_targets})
+        b = pct(ttfe["mock"], 0.99)
+        row(f"**{n} streams: TTFE p99 added** (vs mock direct)",
+            {t: "(base)" if t == "mock" else
+             (ms(pct(ttfe[t], 0.99) - b, signed=True) if ttfe[t] and b is not None else "-")
+             for t in slow_targets})
+        row(f"**{n} streams: gap p99** (paced {meta['INTERVAL_MS']} ms)",
+            {t: ms(pct(gap[t], 0.99)) for t in slow_targets})
+        row(f"{n} streams: stalls (gap > {meta['STALL_MS']} ms)",
+            {t: f"{stalls[t]}" for t in slow_targets})
+        row(f"**{n} streams: completed**",
+            {t: f"{done[t]}/{total[t]}" for t in slow_targets})
+    row("errors, all measures", {t: str(errors[t]) for t in TARGETS})
+
+    # print
+    out = []
+    out.append(f"## aigw side by side ({meta['MODE']} run), {meta['DATE']}")
+    out.append("")
+    out.append(f"Machine: {meta['NPROC']} cores (`nproc`), {meta['CPU']}, {meta['MEM']}, "
+               f"{meta['OS']}, kernel {meta['KERNEL']}; load average before "
+               f"{meta['LOAD_BEFORE']}, after {meta['LOAD_AFTER']}.")
+    out.append(f"aigw: tree {meta['COMMIT']}, `{meta['BINARY']}`; lighttpd {meta['LIGHTTPD']}, pool "
+               f"{meta['POOL']} threads, MariaDB {meta['MARIADB']}; Portkey gateway "
+               f"{meta['PORTKEY']} on node {meta['NODE']}; floor: the same lighttpd settings + "
+               f"`fcgi_hello` ({meta['FLOOR_THREADS']} threads); wrk {meta['WRK']}. "
+               f"{meta['ROUNDS']} interleaved rounds per measure (latency {meta['LAT_SECS']} s, "
+               f"wrk {meta['WRK_SECS']} s each); everything on 127.0.0.1, sharing the cores; "
+               f"run took {meta['ELAPSED']} s.")
+    out.append("")
+    out.append("| measure | " + " | ".join(labels[t] for t in TARGETS) + " |")
+    out.append("|---|" + "---|" * len(TARGETS))
+    for name, cells in rows:
+        out.append(f"| {name} | " + " | ".join(cells) + " |")
+    out.append("")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
