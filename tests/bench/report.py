@@ -8,6 +8,7 @@ samples of all rounds pooled; throughputs are the median of the rounds.
 """
 import math
 import os
+import re
 import statistics
 import sys
 
@@ -53,6 +54,29 @@ def rounds(work, phase, target):
             r = result(os.path.join(d, name))
             found.append(r if r is not None else {"errors": 1.0})
     return found
+
+
+def db_per_request(work, target):
+    """Median over the wrk32 rounds of MariaDB's statements, commits and CPU
+    per request answered (the .db files measure_wrk32 writes), or "-"."""
+    d = os.path.join(work, "out", "wrk32")
+    per = []
+    for name in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        if not (name.startswith(target + ".") and name.endswith(".db")):
+            continue
+        with open(os.path.join(d, name)) as f:
+            text = f.read()
+        m = re.search(r"before=(\d+) (\d+) (\d+) after=(\d+) (\d+) (\d+) clk_tck=(\d+)", text)
+        r = result(os.path.join(d, name[:-3]))
+        if not m or not r or not r.get("requests"):
+            continue
+        q0, c0, t0, q1, c1, t1, hz = (int(x) for x in m.groups())
+        n = r["requests"]
+        per.append(((q1 - q0) / n, (c1 - c0) / n, (t1 - t0) / hz * 1000 / n))
+    if not per:
+        return "-"
+    q, c, cpu = (statistics.median(v[i] for v in per) for i in range(3))
+    return "%.1f / %.2f / %.3f ms" % (q, c, cpu)
 
 
 def samples(work, name):
@@ -142,6 +166,8 @@ def main():
     row("throughput, 1 connection (wrk)", {t: rate(w1[t]) for t in TARGETS})
     w32, w32r = wrk_phase("wrk32", TARGETS)
     row("**throughput, 32 connections (wrk)**", {t: rate(w32[t]) for t in TARGETS})
+    row("MariaDB per request at 32 connections: statements / commits / server CPU",
+        {t: db_per_request(work, t) for t in TARGETS})
     row("32 connections: p99 (wrk, closed loop, median of rounds)",
         {t: ms(statistics.median([r["p99"] for r in w32r[t] if "p99" in r]))
          if any("p99" in r for r in w32r[t]) else "-" for t in TARGETS})
