@@ -326,7 +326,7 @@ aigw_rc db_ai_config_update(struct db *db, const char *app_id, ai_config_edit_fn
 {
 	struct config_update u = {app_id, edit, arg, cfg};
 
-	return db_tx_run(db, "ai config update", update_body, &u, err);
+	return db_tx_run(db, "ai config update of", app_id, update_body, &u, err);
 }
 
 struct reseal {
@@ -365,5 +365,5 @@ aigw_rc db_ai_config_reseal(struct db *db, const char *app_id, ai_config_reseal_
 {
 	struct reseal r = {app_id, fn, arg, resealed};
 
-	return db_tx_run(db, "BYOK re-seal", reseal_body, &r, err);
+	return db_tx_run(db, "BYOK re-seal of", app_id, reseal_body, &r, err);
 }

@@ -114,7 +114,7 @@ aigw_rc db_app_create(struct db *db, const char *id, const char *name, const cha
 
 	if (!app_id_valid(id))
 		return aigw_fail(err, AIGW_EINVAL, "app id must match [A-Za-z0-9_-]{1,64}");
-	return db_tx_run(db, "creating an app", app_create_body, &a, err);
+	return db_tx_run(db, "creating app", id, app_create_body, &a, err);
 }
 
 static void app_bind_out(struct q *q, struct app *a)
@@ -238,5 +238,5 @@ aigw_rc db_app_set_plan(struct db *db, const char *id, const char *plan, char *e
 {
 	struct plan_change c = {id, plan};
 
-	return db_tx_run(db, "changing a plan", set_plan_body, &c, err);
+	return db_tx_run(db, "plan change of", id, set_plan_body, &c, err);
 }

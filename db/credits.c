@@ -295,7 +295,7 @@ aigw_rc db_period_current(struct db *db, const char *app_id, const char *now_ove
 {
 	struct period_ask a = {app_id, now_override, out};
 
-	return db_tx_run(db, "finding the billing period", period_current_body, &a, err);
+	return db_retry_run(db, "billing period of", app_id, period_current_body, &a, err);
 }
 
 /* Removes the period's expired reservations and takes their sum out of
@@ -410,14 +410,12 @@ aigw_rc db_credits_reserve(struct db *db, const char *app_id, const char *reques
 {
 	struct reserve_ask a = {app_id,       request_id, amount, ttl_s,
 	                        now_override, out,        period, result};
-	char what[80];
 	aigw_rc rc;
 
 	if (amount < 0 || ttl_s <= 0 || !request_id || !request_id[0])
 		return aigw_fail(err, AIGW_EINVAL,
 		                 "reservation: needs a request id, amount >= 0 and ttl > 0");
-	snprintf(what, sizeof(what), "reservation of request %.40s", request_id);
-	rc = db_tx_run(db, what, reserve_body, &a, err);
+	rc = db_tx_run(db, "reservation of request", request_id, reserve_body, &a, err);
 	if (rc != AIGW_OK)
 		memset(out, 0, sizeof *out);
 	else if (out->id > 0)
@@ -485,11 +483,9 @@ static aigw_rc release_body(struct db *db, void *arg, char *err)
 
 aigw_rc db_credits_release(struct db *db, const struct reservation *r, char *err)
 {
-	char what[64];
 
 	if (!r || r->id <= 0)
 		return AIGW_OK; /* nothing was reserved (unlimited period) */
-	snprintf(what, sizeof(what), "release of reservation %lld", r->id);
-	/* The body only reads r. */
-	return db_tx_run(db, what, release_body, (void *)r, err);
+	/* The body only reads r; a failure is logged by the caller, with the id. */
+	return db_tx_run(db, "releasing a reservation", NULL, release_body, (void *)r, err);
 }

@@ -376,7 +376,7 @@ aigw_rc db_models_replace(struct db *db, const char *json, size_t len,
 	w.rows = rows;
 	w.n = n;
 	w.fields = fields;
-	rc = db_tx_run(db, "replacing the models", models_write_body, &w, err);
+	rc = db_tx_run(db, "replacing the models", NULL, models_write_body, &w, err);
 	if (rc == AIGW_OK) {
 		res->stored = n;
 		res->removed = w.removed;

@@ -1,5 +1,5 @@
-/* db_tx_run (see tx.h): begin, body, commit or roll back, and the retry
- * policy for lock conflicts and lost connections, in one place. */
+/* db_tx_run and db_retry_run (see tx.h): begin, body, commit or roll back,
+ * and the retry policy for lock conflicts and lost connections, in one place. */
 #include "config.h"
 
 #include "tx.h"
@@ -45,15 +45,18 @@ static aigw_rc run_once(struct db *db, db_tx_body body, void *arg, bool *began, 
 	return rc;
 }
 
-aigw_rc db_tx_run(struct db *db, const char *what, db_tx_body body, void *arg, char *err)
+/* The policy's loop; in_tx says whether each run is a transaction. */
+static aigw_rc run(struct db *db, bool in_tx, const char *what, const char *id, db_tx_body body,
+                   void *arg, char *err)
 {
-	bool reconnected = false, began;
+	bool reconnected = false, began = false;
 	aigw_rc rc;
 
 	for (int attempt = 1;; attempt++) {
-		rc = run_once(db, body, arg, &began, err);
+		rc = in_tx ? run_once(db, body, arg, &began, err) : body(db, arg, err);
 		if (rc == AIGW_ERETRY && attempt < DB_TX_ATTEMPTS) {
-			log_warn("%s: %s; trying again", what, err);
+			log_warn("%s%s%s: %s; trying again", what, id ? " " : "", id ? id : "",
+			         err);
 			backoff(attempt);
 			continue;
 		}
@@ -61,9 +64,22 @@ aigw_rc db_tx_run(struct db *db, const char *what, db_tx_body body, void *arg, c
 		 * cannot be reached at all): once more, on a new one. */
 		if (rc == AIGW_EDB && began && !reconnected && !db_connected(db)) {
 			reconnected = true;
-			log_warn("%s: %s; trying again on a new connection", what, err);
+			log_warn("%s%s%s: %s; trying again on a new connection", what,
+			         id ? " " : "", id ? id : "", err);
 			continue;
 		}
 		return rc;
 	}
+}
+
+aigw_rc db_tx_run(struct db *db, const char *what, const char *id, db_tx_body body, void *arg,
+                  char *err)
+{
+	return run(db, true, what, id, body, arg, err);
+}
+
+aigw_rc db_retry_run(struct db *db, const char *what, const char *id, db_tx_body body, void *arg,
+                     char *err)
+{
+	return run(db, false, what, id, body, arg, err);
 }

@@ -12,7 +12,9 @@
  *   one. Bodies must therefore be safe to run twice: every one in the store
  *   either writes a row with a unique request id (a second run meets
  *   AIGW_EEXIST) or sets absolute values.
- * Outside transactions, db.c reconnects and repeats a single statement once.
+ * Work that needs no transaction (each statement stands on its own) runs
+ * through db_retry_run: the same conflict policy, no START/COMMIT round
+ * trips; there db.c reconnects and repeats a single statement once.
  * Nothing but the store's own functions opens a transaction. */
 #ifndef AIGW_DB_TX_H
 #define AIGW_DB_TX_H
@@ -27,9 +29,15 @@ struct db;
 /* What a transaction does; arg is the caller's. err as everywhere. */
 typedef aigw_rc (*db_tx_body)(struct db *db, void *arg, char *err);
 
-/* Runs body in a transaction under the policy above; what names it in the
- * log lines of retries ("usage of req_..."). Returns body's code, the
- * commit's, or the last attempt's AIGW_ERETRY / AIGW_EDB. */
-aigw_rc db_tx_run(struct db *db, const char *what, db_tx_body body, void *arg, char *err);
+/* Runs body in a transaction under the policy above; what and id (may be
+ * NULL) name it in the log lines of retries ("usage of request", "req_...").
+ * Returns body's code, the commit's, or the last attempt's AIGW_ERETRY /
+ * AIGW_EDB. */
+aigw_rc db_tx_run(struct db *db, const char *what, const char *id, db_tx_body body, void *arg,
+                  char *err);
+/* Runs body outside a transaction, again after a lost lock conflict as
+ * above (its statements must each be safe to repeat). */
+aigw_rc db_retry_run(struct db *db, const char *what, const char *id, db_tx_body body, void *arg,
+                     char *err);
 
 #endif

@@ -235,13 +235,11 @@ static aigw_rc usage_body(struct db *db, void *arg, char *err)
 
 aigw_rc db_usage_record(struct db *db, const struct usage_record *u, char *err)
 {
-	char what[80];
 	aigw_rc rc;
 
 	rc = usage_check(u, err);
 	if (rc != AIGW_OK)
 		return rc;
-	snprintf(what, sizeof(what), "usage of request %.40s", u->request_id);
 	/* The body only reads u: the cast drops a const db_tx_run cannot carry. */
-	return db_tx_run(db, what, usage_body, (void *)u, err);
+	return db_tx_run(db, "usage of request", u->request_id, usage_body, (void *)u, err);
 }

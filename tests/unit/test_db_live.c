@@ -324,7 +324,7 @@ static void tx_retries_lock_conflicts(void)
 	char err[AIGW_ERRLEN];
 	struct tx_probe p = {.fail_times = 2, .fail_rc = AIGW_ERETRY, .value = 11};
 
-	CHECK_INT(db_tx_run(db, "probe", probe_body, &p, err), AIGW_OK);
+	CHECK_INT(db_tx_run(db, "probe", NULL, probe_body, &p, err), AIGW_OK);
 	CHECK_INT(p.calls, 3);
 	CHECK_INT(stored_cap(), 11);
 }
@@ -334,7 +334,7 @@ static void tx_gives_up_after_the_attempts(void)
 	char err[AIGW_ERRLEN];
 	struct tx_probe p = {.fail_times = 1000, .fail_rc = AIGW_ERETRY, .value = 12};
 
-	CHECK_INT(db_tx_run(db, "probe", probe_body, &p, err), AIGW_ERETRY);
+	CHECK_INT(db_tx_run(db, "probe", NULL, probe_body, &p, err), AIGW_ERETRY);
 	CHECK_INT(p.calls, DB_TX_ATTEMPTS);
 	CHECK_INT(stored_cap(), 11); /* every run rolled back */
 }
@@ -344,7 +344,7 @@ static void tx_other_failures_roll_back_once(void)
 	char err[AIGW_ERRLEN];
 	struct tx_probe p = {.fail_times = 1000, .fail_rc = AIGW_EINVAL, .value = 13};
 
-	CHECK_INT(db_tx_run(db, "probe", probe_body, &p, err), AIGW_EINVAL);
+	CHECK_INT(db_tx_run(db, "probe", NULL, probe_body, &p, err), AIGW_EINVAL);
 	CHECK_INT(p.calls, 1);
 	CHECK(strstr(err, "simulated failure 1") != NULL);
 	CHECK_INT(stored_cap(), 11);
@@ -355,15 +355,42 @@ static void tx_runs_again_after_a_lost_connection(void)
 	char err[AIGW_ERRLEN];
 	struct tx_probe p = {.kill_times = 1, .value = 14};
 
-	CHECK_INT(db_tx_run(db, "probe", probe_body, &p, err), AIGW_OK);
+	CHECK_INT(db_tx_run(db, "probe", NULL, probe_body, &p, err), AIGW_OK);
 	CHECK_INT(p.calls, 2);
 	CHECK_INT(stored_cap(), 14);
 
 	/* Only once: a connection lost twice is an outage, not a blip. */
 	p = (struct tx_probe){.kill_times = 1000, .value = 15};
-	CHECK_INT(db_tx_run(db, "probe", probe_body, &p, err), AIGW_EDB);
+	CHECK_INT(db_tx_run(db, "probe", NULL, probe_body, &p, err), AIGW_EDB);
 	CHECK_INT(p.calls, 2);
 	CHECK_INT(stored_cap(), 14);
+}
+
+/* Outside a transaction: the same conflict policy, but each statement
+ * stands (a failed run's writes are not rolled back), and a lost
+ * connection is the single statement's to reconnect, not a rerun. */
+static void retry_run_without_a_transaction(void)
+{
+	char err[AIGW_ERRLEN];
+	struct tx_probe p = {.fail_times = 2, .fail_rc = AIGW_ERETRY, .value = 21};
+
+	CHECK_INT(db_retry_run(db, "probe", "x", probe_body, &p, err), AIGW_OK);
+	CHECK_INT(p.calls, 3);
+	CHECK_INT(stored_cap(), 21);
+
+	p = (struct tx_probe){.fail_times = 1000, .fail_rc = AIGW_ERETRY, .value = 22};
+	CHECK_INT(db_retry_run(db, "probe", NULL, probe_body, &p, err), AIGW_ERETRY);
+	CHECK_INT(p.calls, DB_TX_ATTEMPTS);
+	CHECK_INT(stored_cap(), 22); /* kept: no transaction to roll back */
+
+	p = (struct tx_probe){.fail_times = 1000, .fail_rc = AIGW_EINVAL, .value = 23};
+	CHECK_INT(db_retry_run(db, "probe", NULL, probe_body, &p, err), AIGW_EINVAL);
+	CHECK_INT(p.calls, 1);
+
+	p = (struct tx_probe){.kill_times = 1, .value = 24};
+	CHECK_INT(db_retry_run(db, "probe", NULL, probe_body, &p, err), AIGW_OK);
+	CHECK_INT(p.calls, 1);
+	CHECK_INT(stored_cap(), 24);
 }
 
 /* A re-seal that swaps in fixed bytes under key id 7, or leaves the row. */
@@ -438,6 +465,7 @@ int main(void)
 	RUN(tx_gives_up_after_the_attempts);
 	RUN(tx_other_failures_roll_back_once);
 	RUN(tx_runs_again_after_a_lost_connection);
+	RUN(retry_run_without_a_transaction);
 	RUN(reseal_keeps_the_times);
 
 	db_free(db);
