@@ -7,12 +7,15 @@
 
 #include "strict_json.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "alloc.h"
 #include "hex.h"
@@ -148,8 +151,9 @@ static aigw_rc scan_string(struct scan *sc)
 /* RFC 8259: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, and finite. */
 static aigw_rc scan_number(struct scan *sc)
 {
-	size_t start = sc->pos;
-	char tmp[64];
+	size_t start = sc->pos, int_digits = 0;
+	bool exponent = false, finite;
+	char *copy;
 
 	if (peek(sc) == '-')
 		sc->pos++;
@@ -158,7 +162,7 @@ static aigw_rc scan_number(struct scan *sc)
 		if (is_digit(peek(sc)))
 			return syntax(sc, "numbers may not have leading zeros");
 	} else if (is_digit(peek(sc))) {
-		while (is_digit(peek(sc)))
+		for (; is_digit(peek(sc)); int_digits++)
 			sc->pos++;
 	} else {
 		return syntax(sc, "invalid number");
@@ -171,6 +175,7 @@ static aigw_rc scan_number(struct scan *sc)
 			sc->pos++;
 	}
 	if (peek(sc) == 'e' || peek(sc) == 'E') {
+		exponent = true;
 		sc->pos++;
 		if (peek(sc) == '+' || peek(sc) == '-')
 			sc->pos++;
@@ -180,21 +185,16 @@ static aigw_rc scan_number(struct scan *sc)
 			sc->pos++;
 	}
 	/* cJSON keeps a double: a number it cannot hold would be sent on as
-	 * something else. Long digit strings that fit print back as the same
-	 * double, which is what the checks saw. */
-	if (sc->pos - start < sizeof(tmp)) {
-		memcpy(tmp, sc->s + start, sc->pos - start);
-		tmp[sc->pos - start] = '\0';
-		if (isfinite(strtod(tmp, NULL)))
-			return AIGW_OK;
-	} else {
-		char *copy = xstrndup(sc->s + start, sc->pos - start);
-		bool finite = isfinite(strtod(copy, NULL));
-
-		free(copy);
-		if (finite)
-			return AIGW_OK;
-	}
+	 * something else (numbers that fit print back as the same double, which
+	 * is what the checks saw). Without an exponent, up to DBL_MAX_10_EXP
+	 * integer digits always fit, so only the rest is converted to see. */
+	if (!exponent && int_digits <= DBL_MAX_10_EXP)
+		return AIGW_OK;
+	copy = xstrndup(sc->s + start, sc->pos - start);
+	finite = isfinite(strtod(copy, NULL));
+	free(copy);
+	if (finite)
+		return AIGW_OK;
 	sc->pos = start;
 	return syntax(sc, "number out of range");
 }
@@ -353,13 +353,14 @@ static aigw_rc check_keys(const cJSON *node, char *path, size_t size, struct str
 	return AIGW_OK;
 }
 
-/* A refused tree is wiped before it is freed: bodies carry BYOK keys. */
-static void wipe_strings(cJSON *node)
+void strict_json_wipe(cJSON *tree)
 {
-	for (; node; node = node->next) {
-		if (node->valuestring)
-			memset(node->valuestring, 0, strlen(node->valuestring));
-		wipe_strings(node->child);
+	for (; tree; tree = tree->next) {
+		if (tree->valuestring)
+			sodium_memzero(tree->valuestring, strlen(tree->valuestring));
+		if (tree->string)
+			sodium_memzero(tree->string, strlen(tree->string));
+		strict_json_wipe(tree->child);
 	}
 }
 
@@ -388,7 +389,7 @@ aigw_rc strict_json_parse(const char *text, size_t len, cJSON **out, struct stri
 		return AIGW_EINVAL;
 	}
 	if (check_keys(tree, path, sizeof(path), e) != AIGW_OK) {
-		wipe_strings(tree);
+		strict_json_wipe(tree); /* bodies may carry BYOK keys */
 		cJSON_Delete(tree);
 		return AIGW_EINVAL;
 	}

@@ -31,4 +31,9 @@ struct strict_json_error {
  * e may not be NULL. Memory failure follows the process's cJSON hooks. */
 aigw_rc strict_json_parse(const char *text, size_t len, cJSON **out, struct strict_json_error *e);
 
+/* Zeroes every key and string value of tree (and its children), for a tree
+ * that may hold a secret, before cJSON_Delete. A refused body's tree is
+ * wiped by strict_json_parse itself. */
+void strict_json_wipe(cJSON *tree);
+
 #endif

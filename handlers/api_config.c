@@ -62,19 +62,6 @@ out:
 	ai_config_free(&cfg);
 }
 
-/* Zeroes every string in a parsed tree before it is freed: the BYOK key may
- * sit under any name in a rejected body. */
-static void wipe_json(cJSON *j)
-{
-	for (; j; j = j->next) {
-		if (j->valuestring)
-			sodium_memzero(j->valuestring, strlen(j->valuestring));
-		if (j->string)
-			sodium_memzero(j->string, strlen(j->string));
-		wipe_json(j->child);
-	}
-}
-
 static void utc_now(char out[32])
 {
 	struct timespec ts;
@@ -213,7 +200,7 @@ void handle_ai_config_put(struct thread_ctx *ctx, struct request *req, struct re
 out:
 	ai_config_patch_free(&patch);
 	if (body) {
-		wipe_json(body);
+		strict_json_wipe(body); /* the BYOK key may sit under any name */
 		cJSON_Delete(body);
 	}
 	ai_config_free(&cfg);

@@ -4,6 +4,7 @@
 
 #include "strict_json.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,6 +173,26 @@ static void non_rfc_numbers_are_refused(void)
 	CHECK(refused("Infinity", "unexpected character"));
 }
 
+/* Only numbers a double cannot hold are refused, however they are written. */
+static void long_numbers_refused_only_when_they_overflow(void)
+{
+	char text[512];
+
+	memset(text, '9', 308);
+	text[308] = '\0';
+	CHECK(accepted(text)); /* 308 digits: below DBL_MAX */
+	memset(text, '9', 309);
+	text[309] = '\0';
+	CHECK(refused(text, "out of range")); /* 1e309 */
+	memset(text, '0', 401);
+	text[0] = '1';
+	snprintf(text + 401, sizeof(text) - 401, "e-200");
+	CHECK(accepted(text)); /* 1e200, spelled with 401 digits */
+	CHECK(accepted("1.5e308"));
+	CHECK(accepted("-1e-400")); /* rounds to -0 */
+	CHECK(refused("-1e309", "out of range"));
+}
+
 static void bad_escapes_and_surrogates_are_refused(void)
 {
 	static const char escaped_nul[] = "\"ab\\\0\""; /* a backslash, then a raw NUL */
@@ -253,6 +274,35 @@ static void print_round_trips(void)
 	cJSON_Delete(b);
 }
 
+static bool all_zero(const char *s)
+{
+	return s && s[0] == '\0';
+}
+
+static void wipe_zeroes_every_key_and_string(void)
+{
+	static const char text[] = "{\"byokKey\":\"sk-or-v1-secret\",\"n\":[{\"k\":\"v\"}]}";
+	struct strict_json_error e;
+	cJSON *tree = NULL, *inner;
+	char *key, *value, *deep;
+	size_t key_len, value_len;
+
+	CHECK_INT(strict_json_parse(text, sizeof(text) - 1, &tree, &e), AIGW_OK);
+	key = tree->child->string;
+	value = tree->child->valuestring;
+	inner = tree->child->next->child->child;
+	deep = inner->valuestring;
+	key_len = strlen(key);
+	value_len = strlen(value);
+	strict_json_wipe(tree);
+	CHECK(all_zero(key) && all_zero(value) && all_zero(deep) && all_zero(inner->string));
+	for (size_t i = 0; i < key_len; i++)
+		CHECK(key[i] == '\0');
+	for (size_t i = 0; i < value_len; i++)
+		CHECK(value[i] == '\0');
+	cJSON_Delete(tree);
+}
+
 int main(void)
 {
 	check_program = "test_strict_json";
@@ -266,10 +316,12 @@ int main(void)
 	RUN(raw_control_characters_are_refused);
 	RUN(nul_is_refused_escaped_or_raw);
 	RUN(non_rfc_numbers_are_refused);
+	RUN(long_numbers_refused_only_when_they_overflow);
 	RUN(bad_escapes_and_surrogates_are_refused);
 	RUN(invalid_utf8_is_refused);
 	RUN(other_syntax_errors_say_where);
 	RUN(depth_is_bounded);
 	RUN(print_round_trips);
+	RUN(wipe_zeroes_every_key_and_string);
 	CHECK_DONE();
 }
