@@ -22,25 +22,13 @@
 #include "error.h"
 #include "keyring.h"
 #include "log.h"
+#include "store_failure.h"
 #include "strict_json.h"
 
 /* Keys shorter than this show no last4, so a response never holds most of a
  * (very short) key. */
 #define LAST4_MIN_KEY_LEN 8
-
-/* 503 when the database is unreachable, 404 when the app row is gone (its
- * key was found, so only a concurrent delete), 500 for anything else. */
-static void db_failure(struct response *resp, aigw_rc rc, const char *what, const char *err)
-{
-	log_warn("ai config: %s failed (%s): %s", what, aigw_rc_name(rc), err);
-	if (rc == AIGW_EDB || rc == AIGW_ERETRY)
-		response_error(resp, 503, NULL, NULL, "database unavailable");
-	else if (rc == AIGW_ENOTFOUND)
-		response_error(resp, 404, NULL, NULL, "unknown app");
-	else
-		response_error(resp, 500, NULL, NULL,
-		               "internal error reading or writing the config");
-}
+#define CONFIG_500 "internal error reading or writing the config"
 
 void handle_ai_config_get(struct thread_ctx *ctx, struct request *req, struct response *resp)
 {
@@ -52,7 +40,7 @@ void handle_ai_config_get(struct thread_ctx *ctx, struct request *req, struct re
 	memset(&cfg, 0, sizeof(cfg));
 	rc = db_ai_config_get(ctx->db, req->app_id, false, &cfg, err);
 	if (rc != AIGW_OK) {
-		db_failure(resp, rc, "load", err);
+		answer_store_failure(resp, rc, "ai config: load", req->app_id, err, CONFIG_500);
 		goto out;
 	}
 	out = ai_config_to_json(req->app_id, &cfg);
@@ -190,7 +178,8 @@ void handle_ai_config_put(struct thread_ctx *ctx, struct request *req, struct re
 			log_error("ai config: cannot seal the BYOK key: %s", err);
 			response_error(resp, 500, NULL, NULL, "cannot store the BYOK key");
 		} else {
-			db_failure(resp, rc, "store", err);
+			answer_store_failure(resp, rc, "ai config: store", req->app_id, err,
+			                     CONFIG_500);
 		}
 		goto out;
 	}

@@ -22,6 +22,9 @@
 #include "error.h"
 #include "log.h"
 #include "models.h"
+#include "store_failure.h"
+
+#define MODELS_500 "internal error reading the models"
 
 /* owned_by when the id has no "vendor/" prefix */
 #define DEFAULT_OWNER "openrouter"
@@ -43,15 +46,6 @@ struct list_walk {
 	cJSON *data; /* borrowed: the answer's "data" array */
 	long long n; /* every model the app may use, whatever the page */
 };
-
-static void db_failure(struct response *resp, aigw_rc rc, const char *what, const char *err)
-{
-	log_warn("models: %s failed (%s): %s", what, aigw_rc_name(rc), err);
-	if (rc == AIGW_EDB)
-		response_error(resp, 503, NULL, NULL, "database unavailable");
-	else
-		response_error(resp, 500, NULL, NULL, "internal error reading the models");
-}
 
 static void not_found(struct response *resp, const char *id)
 {
@@ -206,14 +200,16 @@ void handle_models_list(struct thread_ctx *ctx, struct request *req, struct resp
 		goto out;
 	rc = db_ai_config_get(ctx->db, req->app_id, false, &cfg, err);
 	if (rc != AIGW_OK) {
-		db_failure(resp, rc, "loading the app config", err);
+		answer_store_failure(resp, rc, "models: loading the app config", req->app_id, err,
+		                     MODELS_500);
 		goto out;
 	}
 	/* Before a first sync since migration 010 there are none: the list
 	 * then has OpenAI's shape only. */
 	rc = db_models_list_fields(ctx->db, &fields, err);
 	if (rc != AIGW_OK && rc != AIGW_ENOTFOUND) {
-		db_failure(resp, rc, "reading the list fields", err);
+		answer_store_failure(resp, rc, "models: reading the list fields", req->app_id, err,
+		                     MODELS_500);
 		goto out;
 	}
 	out = cJSON_CreateObject();
@@ -221,7 +217,7 @@ void handle_models_list(struct thread_ctx *ctx, struct request *req, struct resp
 	w.data = cJSON_AddArrayToObject(out, "data");
 	rc = db_model_list(ctx->db, cfg.allowed_models, cfg.n_allowed, add_model, &w, err);
 	if (rc != AIGW_OK) {
-		db_failure(resp, rc, "listing", err);
+		answer_store_failure(resp, rc, "models: listing", req->app_id, err, MODELS_500);
 		goto out;
 	}
 	if (fields)
@@ -261,7 +257,8 @@ void handle_models_get(struct thread_ctx *ctx, struct request *req, struct respo
 	}
 	rc = db_ai_config_get(ctx->db, req->app_id, false, &cfg, err);
 	if (rc != AIGW_OK) {
-		db_failure(resp, rc, "loading the app config", err);
+		answer_store_failure(resp, rc, "models: loading the app config", req->app_id, err,
+		                     MODELS_500);
 		goto out;
 	}
 	/* Not allowed looks the same as unknown: the app cannot tell which
@@ -276,7 +273,7 @@ void handle_models_get(struct thread_ctx *ctx, struct request *req, struct respo
 		goto out;
 	}
 	if (rc != AIGW_OK) {
-		db_failure(resp, rc, "reading", err);
+		answer_store_failure(resp, rc, "models: reading", req->app_id, err, MODELS_500);
 		goto out;
 	}
 	o = model_object(id, record, strlen(record));

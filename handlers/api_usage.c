@@ -13,23 +13,12 @@
 #include "context.h"
 #include "log.h"
 #include "request.h"
+#include "store_failure.h"
 #include "usage_query.h"
 #include "usage_report.h"
 
 /* Query values longer than a date come back as "" (refused as malformed). */
 #define QUERY_VALUE_MAX 32
-
-static void db_failure(struct response *resp, aigw_rc rc, const char *what, const char *app,
-                       const char *err)
-{
-	log_warn("usage: %s for app %s failed (%s): %s", what, app, aigw_rc_name(rc), err);
-	if (rc == AIGW_ENOTFOUND)
-		response_error(resp, 404, NULL, NULL, "unknown app");
-	else if (rc == AIGW_EDB || rc == AIGW_ERETRY)
-		response_error(resp, 503, NULL, NULL, "database unavailable");
-	else
-		response_error(resp, 500, NULL, NULL, "cannot read this app's usage");
-}
 
 void handle_ai_usage(struct thread_ctx *ctx, struct request *req, struct response *resp)
 {
@@ -65,7 +54,8 @@ void handle_ai_usage(struct thread_ctx *ctx, struct request *req, struct respons
 
 	rc = db_period_current(ctx->db, req->app_id, NULL, &period, err);
 	if (rc != AIGW_OK) {
-		db_failure(resp, rc, "reading the billing period", req->app_id, err);
+		answer_store_failure(resp, rc, "usage: reading the billing period", req->app_id,
+		                     err, "cannot read this app's usage");
 		goto out;
 	}
 	usage_today(today);
@@ -78,7 +68,8 @@ void handle_ai_usage(struct thread_ctx *ctx, struct request *req, struct respons
 
 	rc = db_usage_report(ctx->db, req->app_id, range.start, range.end, &rep, err);
 	if (rc != AIGW_OK) {
-		db_failure(resp, rc, "reading usage", req->app_id, err);
+		answer_store_failure(resp, rc, "usage: reading usage", req->app_id, err,
+		                     "cannot read this app's usage");
 		goto out;
 	}
 	out = usage_to_json(req->app_id, &range, &rep, &period, billing_period_overage(&period));

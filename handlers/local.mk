@@ -10,6 +10,7 @@ libaigw_handlers_a_SOURCES = \
 	handlers/proxy.c handlers/proxy.h \
 	handlers/reserve.c handlers/reserve.h \
 	handlers/usage_query.c handlers/usage_query.h \
+	handlers/store_failure.c handlers/store_failure.h \
 	handlers/api_chat.c \
 	handlers/api_embeddings.c \
 	handlers/api_models.c \

@@ -19,6 +19,7 @@
 #include "reserve.h"
 #include "log.h"
 #include "models.h"
+#include "store_failure.h"
 #include "strict_json.h"
 
 #define MODEL_MAX 256
@@ -161,11 +162,8 @@ static bool begin(struct thread_ctx *ctx, struct request *req, struct response *
 
 	rc = db_ai_config_get(ctx->db, req->app_id, false, &p->cfg, err);
 	if (rc != AIGW_OK) {
-		log_warn("proxy: loading the config of %s failed: %s", req->app_id, err);
-		if (rc == AIGW_EDB)
-			response_error(resp, 503, NULL, NULL, "database unavailable");
-		else
-			response_error(resp, 500, NULL, NULL, "cannot load the app's AI config");
+		answer_store_failure(resp, rc, "proxy: loading the config", req->app_id, err,
+		                     "cannot load the app's AI config");
 		return false;
 	}
 	if (!resolve_model(ctx, body, resp, p) || !choose_key(ctx, req->app_id, resp, p))

@@ -12,26 +12,14 @@
 #include "conffile.h"
 #include "context.h"
 #include "log.h"
+#include "store_failure.h"
 
 /* The floor when the configured text cannot be read (conf validates it). */
 #define FLOOR_FALLBACK_UNITS (MONEY_UNITS_PER_USD / 100)
 /* The same for limits of a configuration made without conf_defaults(). */
 #define TTL_FALLBACK_S 900
 #define DEFAULT_MAX_TOKENS_FALLBACK 4096
-
-/* 503 for database trouble, 404 for an app that vanished (its key was just
- * found, so only a concurrent delete), 500 otherwise. */
-static void db_failure(struct response *resp, aigw_rc rc, const char *what, const char *app,
-                       const char *err)
-{
-	log_warn("credits: %s for app %s failed (%s): %s", what, app, aigw_rc_name(rc), err);
-	if (rc == AIGW_ENOTFOUND)
-		response_error(resp, 404, NULL, NULL, "unknown app");
-	else if (rc == AIGW_EDB || rc == AIGW_ERETRY)
-		response_error(resp, 503, NULL, NULL, "database unavailable");
-	else
-		response_error(resp, 500, NULL, NULL, "cannot check this app's AI credits");
-}
+#define CREDITS_500 "cannot check this app's AI credits"
 
 bool credits_chat_bound(struct thread_ctx *ctx, struct response *resp, const char *app_id,
                         bool byok, cJSON *body, long long *bound)
@@ -54,7 +42,10 @@ bool credits_chat_bound(struct thread_ctx *ctx, struct response *resp, const cha
 	/* Only a plan that can run out needs the bound to really hold. */
 	rc = db_period_current(ctx->db, app_id, NULL, &period, err);
 	if (rc != AIGW_OK) {
-		db_failure(resp, rc, "reading the billing period", app_id, err);
+		answer_store_failure(resp, rc,
+		                     "credits: "
+		                     "reading the billing period",
+		                     app_id, err, CREDITS_500);
 		return false;
 	}
 	if (!period.unlimited && !period.overage_allowed) {
@@ -136,7 +127,10 @@ bool credits_reserve(struct thread_ctx *ctx, struct response *resp, const struct
 		return true;
 	rc = worst_case(ctx, ask, &amount, err);
 	if (rc != AIGW_OK) {
-		db_failure(resp, rc, "pricing the request", ask->app_id, err);
+		answer_store_failure(resp, rc,
+		                     "credits: "
+		                     "pricing the request",
+		                     ask->app_id, err, CREDITS_500);
 		return false;
 	}
 	/* (lock conflicts are retried inside) */
@@ -144,7 +138,10 @@ bool credits_reserve(struct thread_ctx *ctx, struct response *resp, const struct
 	rc = db_credits_reserve(ctx->db, ask->app_id, ask->request_id, amount,
 	                        ttl > 0 ? ttl : TTL_FALLBACK_S, NULL, out, &period, &result, err);
 	if (rc != AIGW_OK) {
-		db_failure(resp, rc, "reserving credits", ask->app_id, err);
+		answer_store_failure(resp, rc,
+		                     "credits: "
+		                     "reserving credits",
+		                     ask->app_id, err, CREDITS_500);
 		return false;
 	}
 	if (result == RESERVE_EXHAUSTED) {
