@@ -287,7 +287,7 @@ static bool chat_shape(void *state, struct thread_ctx *ctx, struct proxy *p, cJS
 	if (!apply_token_cap(body, &p->cfg, resp))
 		return false;
 	/* may add max_tokens: the body is printed after this */
-	return credits_chat_bound(ctx, resp, p->app_id, p->byok, body, completion_bound);
+	return credits_chat_bound(ctx, resp, p->rec.app_id, p->rec.is_byok, body, completion_bound);
 }
 
 static bool chat_streams(const void *state)

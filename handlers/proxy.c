@@ -137,7 +137,6 @@ static bool choose_key(struct thread_ctx *ctx, const char *app_id, struct respon
 			return false;
 		}
 		p->api_key = p->byok_plain;
-		p->byok = true;
 		p->rec.is_byok = true;
 		return true;
 	}
@@ -191,7 +190,7 @@ static bool prepare_call(struct thread_ctx *ctx, struct response *resp, struct p
 	        .app_id = p->rec.app_id,
 	        .request_id = p->rec.request_id,
 	        .model = p->model,
-	        .byok = p->byok,
+	        .byok = p->rec.is_byok,
 	        .body = body,
 	        .prompt_bound = p->sent_bytes,
 	        .completion_bound = completion_bound,
@@ -529,7 +528,6 @@ void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *res
 
 	memset(&p, 0, sizeof(p));
 	p.start_us = req->start_us ? req->start_us : clock_us();
-	p.app_id = req->app_id;
 	response_before_head(resp, add_overhead, &p);
 	snprintf(p.rec.request_id, sizeof(p.rec.request_id), "%s", req->request_id);
 	snprintf(p.rec.app_id, sizeof(p.rec.app_id), "%s", req->app_id);

@@ -54,8 +54,6 @@ struct proxy_endpoint {
 struct proxy {
 	struct ai_config cfg;                 /* endpoints read: the app's AI settings */
 	char model[257];                      /* endpoints read: the model asked of the upstream */
-	bool byok;                            /* endpoints read: the app's own key is used */
-	const char *app_id;                   /* endpoints read (the request's) */
 	long long start_us;                   /* the request's start (its body read), for timings */
 	long long call_start_us, call_end_us; /* around the upstream call; 0: not yet */
 
@@ -65,7 +63,9 @@ struct proxy {
 	char *upstream_body;                  /* the body as printed for the upstream */
 	struct reservation resv;              /* what credits_reserve holds; id 0: none */
 
-	struct usage_record rec; /* the usage row, filled as the request goes */
+	/* The usage row, filled as the request goes. Endpoints may read its
+	 * app_id and is_byok (the app's own key is used). */
+	struct usage_record rec;
 	/* For a price-table estimate when the upstream never said what it
 	 * billed: bytes sent up, and bytes of answer relayed. */
 	long long sent_bytes;
