@@ -223,18 +223,34 @@ static bool platform_account_error(long status, const cJSON *meta)
 	return status == 429 && !cJSON_GetObjectItemCaseSensitive(meta, "provider_name");
 }
 
+/* Whether an upstream message quotes the key it was sent with, whole or by
+ * a telling prefix (some providers echo "sk-or-v1-abc..." in a 401). */
+#define KEY_ECHO_PREFIX 12
+static bool quotes_key(const char *msg, const char *key)
+{
+	size_t n = key ? strlen(key) : 0;
+
+	if (n == 0)
+		return false;
+	return memmem(msg, strlen(msg), key, n < KEY_ECHO_PREFIX ? n : KEY_ECHO_PREFIX) != NULL;
+}
+
 /* Tells the tenant the provider is unavailable, without the account's
- * details, and tells the operator loudly what to fix. */
-static void answer_platform_error(struct response *resp, const struct upstream_response *up,
-                                  const cJSON *msg, const char *request_id)
+ * details, and tells the operator loudly what to fix (the upstream's words
+ * too, unless they quote the key). */
+static void answer_platform_error(struct response *resp, const struct proxy *p,
+                                  const struct upstream_response *up, const cJSON *msg)
 {
 	const char *what = up->status == 401
 	                           ? "the upstream refused the platform key (upstream_key)"
 	                   : up->status == 402 ? "the platform's upstream account is out of credits"
 	                                       : "the platform's upstream account is rate-limited";
+	const char *text = cJSON_IsString(msg) ? msg->valuestring : "";
 
+	if (quotes_key(text, p->api_key))
+		text = "(its message quotes the key: withheld)";
 	log_error("OPERATOR ACTION: %s: HTTP %ld \"%.200s\" (request %s); tenants get 503", what,
-	          up->status, cJSON_IsString(msg) ? msg->valuestring : "", request_id);
+	          up->status, text, p->rec.request_id);
 	if (up->status == 429 && up->retry_after[0]) {
 		response_header(resp, "Retry-After", up->retry_after);
 	} else {
@@ -259,7 +275,7 @@ void proxy_answer_upstream_error(struct response *resp, const struct proxy *p,
 	char text[160];
 
 	if (!p->rec.is_byok && platform_account_error(up->status, meta)) {
-		answer_platform_error(resp, up, msg, p->rec.request_id);
+		answer_platform_error(resp, p, up, msg);
 		cJSON_Delete(parsed);
 		return;
 	}

@@ -4,6 +4,7 @@ credits, rate-limited as a whole) are the operator's to fix: tenants get a
 says what to fix. The same errors on an app's own BYOK key pass through as
 they are, since the app can fix them."""
 
+import os
 import secrets
 
 import gw
@@ -59,6 +60,19 @@ class PlatformAccountErrorTest(gw.ProxyTest):
         r = self.chat(chat_body("error_429"))
         err = self.assertUpstreamError(r, 429, ACCOUNT_MESSAGE)
         self.assertEqual(err["metadata"]["provider_name"], "OpenAI")
+
+    def test_a_message_quoting_the_platform_key_reaches_no_log(self):
+        key = gw.conf_value("upstream_key", "")
+        self.assertGreater(len(key), 12)
+        for quoted in (key, key[:12] + "..."):
+            r = self.chat(chat_body("error_401", message="Incorrect API key: " + quoted))
+            self.assertUnavailable(r)
+            self.assertNotIn(key[:12], r.text)
+        logs = os.path.join(gw.env("AIGW_DIR"), "log")
+        for name in os.listdir(logs):
+            with open(os.path.join(logs, name), "rb") as f:
+                found = key[:12].encode() in f.read()
+            self.assertFalse(found, "the platform key is in %s" % name)
 
     def test_other_errors_pass_through(self):
         r = self.chat(chat_body("error_403"))
