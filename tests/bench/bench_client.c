@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define MAX_HEADERS 32
 #define CAPTURE 2048
 
@@ -95,21 +97,9 @@ static long long n_ok, n_err, n_err_status, n_err_connect, n_err_closed, n_err_t
         n_err_expect, n_err_stream, n_stalls, n_events, n_incomplete;
 static int printed_errors;
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void *xrealloc(void *p, size_t n)
 {
-	p = realloc(p, n);
-	if (!p) {
-		fprintf(stderr, "bench_client: out of memory\n");
-		exit(1);
-	}
-	return p;
+	return bench_realloc("bench_client", p, n);
 }
 
 static void add_sample(struct samples *s, int64_t v)
@@ -611,6 +601,24 @@ static void on_event(struct conn *c, uint32_t events)
 	}
 }
 
+/* One wait of at most 100 ms, and every event it brings handed on; the
+ * timer's (data.ptr NULL) only wakes the loop: its caller checks what is due. */
+static void pump(struct epoll_event *evs, int max)
+{
+	int n = epoll_wait(ep, evs, max, 100);
+
+	for (int i = 0; i < n; i++) {
+		if (evs[i].data.ptr == NULL) {
+			uint64_t x;
+			if (read(tfd, &x, sizeof x) < 0) {
+				/* spurious: the due times are checked by the caller */
+			}
+		} else {
+			on_event(evs[i].data.ptr, evs[i].events);
+		}
+	}
+}
+
 /* ---- rate mode --------------------------------------------------------------------- */
 
 static void dispatch(void)
@@ -705,10 +713,7 @@ static int run_rate(void)
 	}
 	int64_t until = now_us() + 5000000;
 	while (nidle < opt.conns && now_us() < until) {
-		int n = epoll_wait(ep, evs, 256, 100);
-		for (int i = 0; i < n; i++)
-			if (evs[i].data.ptr)
-				on_event(evs[i].data.ptr, evs[i].events);
+		pump(evs, 256);
 		reap();
 		if (nconns < opt.conns)
 			break;
@@ -727,17 +732,7 @@ static int run_rate(void)
 		int64_t now = now_us();
 		if (now > deadline)
 			break;
-		int n = epoll_wait(ep, evs, 256, 100);
-		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == NULL) {
-				uint64_t x;
-				if (read(tfd, &x, sizeof x) < 0) {
-					/* spurious: the due times are checked below */
-				}
-			} else {
-				on_event(evs[i].data.ptr, evs[i].events);
-			}
-		}
+		pump(evs, 256);
 		now = now_us();
 		while (due_i < rate_due_total && t0 + (int64_t)due_i * interval <= now) {
 			queue[(q_head + q_len) % rate_due_total] = t0 + (int64_t)due_i * interval;
@@ -783,17 +778,7 @@ static int run_streams(void)
 		int64_t now = now_us();
 		if (now > deadline)
 			break;
-		int n = epoll_wait(ep, evs, 512, 100);
-		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == NULL) {
-				uint64_t x;
-				if (read(tfd, &x, sizeof x) < 0) {
-					/* spurious: the due times are checked below */
-				}
-			} else {
-				on_event(evs[i].data.ptr, evs[i].events);
-			}
-		}
+		pump(evs, 512);
 		now = now_us();
 		while (next < opt.nstreams && t0 + next * step <= now) {
 			struct conn *c = conn_open(t0 + next * step);

@@ -36,6 +36,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 #define MAX_HEAD (64 * 1024)
 #define MAX_BODY (8 * 1024 * 1024)
 #define MAX_OUT (16 * 1024 * 1024) /* a client that stops reading is dropped past this */
@@ -90,21 +92,9 @@ struct loop {
 static int g_port;
 static const char LISTEN_TAG, TIMER_TAG;
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static void *xrealloc(void *p, size_t n)
 {
-	p = realloc(p, n);
-	if (!p) {
-		fprintf(stderr, "mock_upstream: out of memory\n");
-		exit(1);
-	}
-	return p;
+	return bench_realloc("mock_upstream", p, n);
 }
 
 /* ---- timer heap: connections keyed by next_at -------------------------------- */
