@@ -70,6 +70,9 @@ static const struct conf_key conf_keys[] = {
         {"reservation_ttl_s", CT_INT, OFF(reservation_ttl_s), 60, 86400, false},
         {"workers", CT_INT, OFF(workers), 1, 256, false},
         {"threads", CT_INT, OFF(threads), 1, 1024, false},
+        {"max_requests", CT_INT, OFF(max_requests), 1, 100000, false},
+        {"db_connections", CT_INT, OFF(db_connections), 1, 256, false},
+        {"db_wait_ms", CT_INT, OFF(db_wait_ms), 1, 60000, false},
         {"log_level", CT_LOGLEVEL, OFF(log_level), 0, 0, false},
 };
 
@@ -123,6 +126,9 @@ void conf_defaults(struct aigw_conf *c)
 	c->reservation_ttl_s = 900;
 	c->workers = 2;
 	c->threads = 16;
+	c->max_requests = 4096;
+	c->db_connections = 8;
+	c->db_wait_ms = 5000;
 	c->log_level = xstrdup("info");
 }
 

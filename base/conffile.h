@@ -53,9 +53,13 @@ struct aigw_conf {
 	                                   freed after this; keep it above the longest
 	                                   request; default 900 */
 
-	/* process model defaults for --listen mode */
-	int workers; /* default 2 */
-	int threads; /* default 16 */
+	/* process model (README: Running aigw.fcgi) */
+	int workers;        /* worker processes of a --listen pool; default 2 */
+	int threads;        /* request threads a worker keeps ready; default 16 */
+	int max_requests;   /* requests in flight per worker (a thread each,
+	                       started on demand); default 4096 */
+	int db_connections; /* MariaDB connections per worker; default 8 */
+	int db_wait_ms;     /* how long a request waits for a free one; default 5000 */
 
 	char *log_level; /* default "info" */
 };

@@ -1,13 +1,16 @@
-/* One MariaDB connection per thread: lazy connect and session setup, the
- * per-connection prepared-statement cache, transactions, and the policy for
- * a server that went away (drop everything, reconnect, retry once, but never
- * inside a transaction, whose work died with the old connection). */
+/* MariaDB connections: a small pool of them per process, lent to a thread's
+ * `struct db` for one statement or one transaction at a time; lazy connect
+ * and session setup, the per-connection prepared-statement cache,
+ * transactions, and the policy for a server that went away (drop
+ * everything, reconnect, retry once, but never inside a transaction, whose
+ * work died with the old connection). */
 #include "config.h"
 #include "db.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <errmsg.h>
 #include <mysql.h>
@@ -36,14 +39,33 @@ struct db_stmt_slot {
 	MYSQL_STMT *st;
 };
 
-struct db {
-	const struct aigw_conf *conf;
-	MYSQL *conn;           /* NULL while disconnected */
-	bool in_tx;            /* between db_begin and db_commit / db_rollback */
-	bool pinned;           /* session state a reconnect would lose */
-	bool multi_statements; /* CLIENT_MULTI_STATEMENTS (migrations only) */
+/* One connection of a pool and its statements. */
+struct db_conn {
+	MYSQL *conn; /* NULL while disconnected */
 	struct db_stmt_slot stmts[DB_STMT_CACHE];
 	size_t n_stmts;
+	struct db_conn *next_free;
+};
+
+struct db_pool {
+	const struct aigw_conf *conf;
+	bool multi_statements; /* CLIENT_MULTI_STATEMENTS (migrations only) */
+	int wait_ms;           /* how long a borrower waits for a free connection */
+	pthread_mutex_t mu;
+	pthread_cond_t freed;
+	struct db_conn *conns;
+	size_t n;
+	struct db_conn *free_list;
+};
+
+struct db {
+	struct db_pool *pool;
+	bool own_pool;     /* made by db_new: freed with the db */
+	struct db_conn *c; /* the borrowed connection, NULL between uses */
+	int holds;         /* statements in progress on c */
+	bool lost;         /* the last connection died under us (db_connected) */
+	bool in_tx;        /* between db_begin and db_commit / db_rollback */
+	bool pinned;       /* session state a reconnect would lose */
 };
 
 static pthread_once_t db_lib_once = PTHREAD_ONCE_INIT;
@@ -58,13 +80,64 @@ static void db_lib_init(void)
 	}
 }
 
-struct db *db_new(const struct aigw_conf *conf)
+struct db_pool *db_pool_new(const struct aigw_conf *conf, size_t n, int wait_ms)
 {
-	struct db *db;
+	struct db_pool *p;
 
 	pthread_once(&db_lib_once, db_lib_init);
-	db = xcalloc(1, sizeof *db);
-	db->conf = conf;
+	p = xcalloc(1, sizeof *p);
+	p->conf = conf;
+	p->wait_ms = wait_ms;
+	p->n = n > 0 ? n : 1;
+	p->conns = xcalloc(p->n, sizeof *p->conns);
+	for (size_t i = p->n; i-- > 0;) {
+		p->conns[i].next_free = p->free_list;
+		p->free_list = &p->conns[i];
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->freed, NULL);
+	return p;
+}
+
+/* Closes the connection and every cached statement (after a lost server). */
+static void conn_close(struct db_conn *c)
+{
+	/* Closing the connection first detaches its statements, so closing
+	 * them afterwards only frees memory and sends nothing on a dead socket. */
+	if (c->conn) {
+		mysql_close(c->conn);
+		c->conn = NULL;
+	}
+	for (size_t i = 0; i < c->n_stmts; i++)
+		mysql_stmt_close(c->stmts[i].st);
+	c->n_stmts = 0;
+}
+
+void db_pool_free(struct db_pool *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		conn_close(&p->conns[i]);
+	pthread_cond_destroy(&p->freed);
+	pthread_mutex_destroy(&p->mu);
+	free(p->conns);
+	free(p);
+}
+
+struct db *db_new_pooled(struct db_pool *pool)
+{
+	struct db *db = xcalloc(1, sizeof *db);
+
+	db->pool = pool;
+	return db;
+}
+
+struct db *db_new(const struct aigw_conf *conf)
+{
+	struct db *db = db_new_pooled(db_pool_new(conf, 1, 0));
+
+	db->own_pool = true;
 	return db;
 }
 
@@ -72,31 +145,95 @@ struct db *db_new_multi(const struct aigw_conf *conf)
 {
 	struct db *db = db_new(conf);
 
-	db->multi_statements = true;
+	db->pool->multi_statements = true;
 	return db;
+}
+
+/* Gives the borrowed connection back when nothing needs it any more: no
+ * statement in progress, no transaction, no session state. */
+static void db_settle(struct db *db)
+{
+	struct db_pool *p = db->pool;
+
+	if (!db->c || db->holds > 0 || db->in_tx || db->pinned)
+		return;
+	pthread_mutex_lock(&p->mu);
+	db->c->next_free = p->free_list;
+	p->free_list = db->c;
+	pthread_cond_signal(&p->freed);
+	pthread_mutex_unlock(&p->mu);
+	db->c = NULL;
+}
+
+/* Borrows a connection of the pool for db, waiting up to the pool's
+ * wait_ms for one to be given back. */
+static aigw_rc db_borrow(struct db *db, char *err)
+{
+	struct db_pool *p = db->pool;
+	struct timespec until;
+	int e = 0;
+
+	if (db->c)
+		return AIGW_OK;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += p->wait_ms / 1000;
+	until.tv_nsec += (long)(p->wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&p->mu);
+	while (!p->free_list && e == 0)
+		e = pthread_cond_timedwait(&p->freed, &p->mu, &until);
+	if (p->free_list) {
+		db->c = p->free_list;
+		p->free_list = db->c->next_free;
+		db->c->next_free = NULL;
+	}
+	pthread_mutex_unlock(&p->mu);
+	if (!db->c)
+		return aigw_fail(err, AIGW_EDB,
+		                 "database busy: all %zu connections of this process in use for "
+		                 "%d ms",
+		                 p->n, p->wait_ms);
+	return AIGW_OK;
 }
 
 void db_free(struct db *db)
 {
 	if (!db)
 		return;
-	db_drop(db);
+	if (db->c) {
+		/* A db freed in the middle of something: its connection's
+		 * session state is unknown, so it goes back closed. */
+		conn_close(db->c);
+		db->holds = 0;
+		db->in_tx = false;
+		db->pinned = false;
+		db_settle(db);
+	}
+	if (db->own_pool)
+		db_pool_free(db->pool);
 	free(db);
 }
 
 void db_drop(struct db *db)
 {
-	size_t i;
+	if (db->c)
+		conn_close(db->c);
+	db->lost = true;
+}
 
-	/* Closing the connection first detaches its statements, so closing
-	 * them afterwards only frees memory and sends nothing on a dead socket. */
-	if (db->conn) {
-		mysql_close(db->conn);
-		db->conn = NULL;
-	}
-	for (i = 0; i < db->n_stmts; i++)
-		mysql_stmt_close(db->stmts[i].st);
-	db->n_stmts = 0;
+void db_hold(struct db *db)
+{
+	db->holds++;
+}
+
+void db_release(struct db *db)
+{
+	if (db->holds > 0)
+		db->holds--;
+	db_settle(db);
 }
 
 bool db_errno_gone(unsigned e)
@@ -127,11 +264,12 @@ bool db_may_retry(const struct db *db)
 void db_pin(struct db *db, bool pinned)
 {
 	db->pinned = pinned;
+	db_settle(db);
 }
 
 static aigw_rc db_connect(struct db *db, char *err)
 {
-	const struct aigw_conf *c = db->conf;
+	const struct aigw_conf *c = db->pool->conf;
 	unsigned int connect_timeout = DB_CONNECT_TIMEOUT_S, rw_timeout = DB_RW_TIMEOUT_S;
 	unsigned int no_infile = 0;
 	my_bool no_reconnect = 0;
@@ -160,7 +298,7 @@ static aigw_rc db_connect(struct db *db, char *err)
 		protocol = MYSQL_PROTOCOL_TCP;
 	}
 	mysql_options(m, MYSQL_OPT_PROTOCOL, &protocol);
-	if (db->multi_statements)
+	if (db->pool->multi_statements)
 		flags |= CLIENT_MULTI_STATEMENTS;
 
 	/* Connector/C error texts name user and host, never the password. */
@@ -173,7 +311,8 @@ static aigw_rc db_connect(struct db *db, char *err)
 		rc = aigw_fail(err, AIGW_EDB, "database session setup failed: %s", mysql_error(m));
 		goto fail;
 	}
-	db->conn = m;
+	db->c->conn = m;
+	db->lost = false;
 	return AIGW_OK;
 fail:
 	mysql_close(m);
@@ -185,21 +324,26 @@ aigw_rc db_conn(struct db *db, MYSQL **out, char *err)
 	aigw_rc rc;
 
 	*out = NULL;
-	if (!db->conn) {
+	if (!db->c || !db->c->conn) {
 		if (db->in_tx)
 			return aigw_fail(err, AIGW_EDB,
 			                 "database connection lost inside a transaction");
-		rc = db_connect(db, err);
-		if (rc != AIGW_OK)
+		rc = db_borrow(db, err);
+		if (rc == AIGW_OK && !db->c->conn)
+			rc = db_connect(db, err);
+		if (rc != AIGW_OK) {
+			db_settle(db);
 			return rc;
+		}
 	}
-	*out = db->conn;
+	*out = db->c->conn;
 	return AIGW_OK;
 }
 
 aigw_rc db_stmt(struct db *db, const char *sql, MYSQL_STMT **out, bool *owned, unsigned *err_no,
                 char *err)
 {
+	struct db_conn *c;
 	MYSQL_STMT *st;
 	MYSQL *m;
 	aigw_rc rc;
@@ -211,9 +355,10 @@ aigw_rc db_stmt(struct db *db, const char *sql, MYSQL_STMT **out, bool *owned, u
 	rc = db_conn(db, &m, err);
 	if (rc != AIGW_OK)
 		return rc;
-	for (i = 0; i < db->n_stmts; i++) {
-		if (db->stmts[i].sql == sql) {
-			*out = db->stmts[i].st;
+	c = db->c;
+	for (i = 0; i < c->n_stmts; i++) {
+		if (c->stmts[i].sql == sql) {
+			*out = c->stmts[i].st;
 			return AIGW_OK;
 		}
 	}
@@ -227,10 +372,10 @@ aigw_rc db_stmt(struct db *db, const char *sql, MYSQL_STMT **out, bool *owned, u
 		mysql_stmt_close(st);
 		return rc;
 	}
-	if (db->n_stmts < DB_STMT_CACHE) {
-		db->stmts[db->n_stmts].sql = sql;
-		db->stmts[db->n_stmts].st = st;
-		db->n_stmts++;
+	if (c->n_stmts < DB_STMT_CACHE) {
+		c->stmts[c->n_stmts].sql = sql;
+		c->stmts[c->n_stmts].st = st;
+		c->n_stmts++;
 	} else {
 		*owned = true;
 	}
@@ -275,16 +420,18 @@ aigw_rc db_ping(struct db *db, char *err)
 	for (attempt = 0;; attempt++) {
 		rc = db_conn(db, &m, err);
 		if (rc != AIGW_OK)
-			return rc;
+			break;
 		if (mysql_ping(m) == 0)
-			return AIGW_OK;
+			break;
 		e = mysql_errno(m);
 		rc = aigw_fail(err, AIGW_EDB, "database unavailable (%u): %s", e, mysql_error(m));
 		/* Whatever the error, this connection is not worth keeping. */
 		db_drop(db);
 		if (attempt > 0 || !db_may_retry(db))
-			return rc;
+			break;
 	}
+	db_settle(db);
+	return rc;
 }
 
 aigw_rc db_begin(struct db *db, char *err)
@@ -296,47 +443,56 @@ aigw_rc db_begin(struct db *db, char *err)
 	rc = db_simple(db, "START TRANSACTION", err);
 	if (rc == AIGW_OK)
 		db->in_tx = true;
+	else
+		db_settle(db);
 	return rc;
 }
 
 aigw_rc db_commit(struct db *db, char *err)
 {
+	MYSQL *m = db->c ? db->c->conn : NULL;
 	unsigned e;
 	aigw_rc rc;
 
 	if (!db->in_tx)
 		return aigw_fail(err, AIGW_EINVAL, "database: commit without a transaction");
 	db->in_tx = false;
-	if (!db->conn)
-		return aigw_fail(err, AIGW_EDB, "database connection lost inside a transaction");
-	if (mysql_commit(db->conn) == 0)
-		return AIGW_OK;
-	e = mysql_errno(db->conn);
+	if (!m) {
+		rc = aigw_fail(err, AIGW_EDB, "database connection lost inside a transaction");
+		goto out;
+	}
+	if (mysql_commit(m) == 0) {
+		rc = AIGW_OK;
+		goto out;
+	}
+	e = mysql_errno(m);
 	if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT)
 		rc = aigw_fail(err, AIGW_ERETRY, "database: transient conflict at commit (%u): %s",
-		               e, mysql_error(db->conn));
+		               e, mysql_error(m));
 	else
 		rc = aigw_fail(err, AIGW_EDB, "database: commit failed (%u): %s", e,
-		               mysql_error(db->conn));
+		               mysql_error(m));
 	if (db_errno_gone(e))
 		db_drop(db);
 	else
-		mysql_rollback(db->conn);
+		mysql_rollback(m);
+out:
+	db_settle(db);
 	return rc;
 }
 
 bool db_connected(const struct db *db)
 {
-	return db->conn != NULL;
+	return !db->lost;
 }
 
 void db_rollback(struct db *db)
 {
 	bool was_open = db->in_tx;
+	MYSQL *m = db->c ? db->c->conn : NULL;
 
 	db->in_tx = false;
-	if (!was_open || !db->conn)
-		return;
-	if (mysql_rollback(db->conn) != 0 && db_errno_gone(mysql_errno(db->conn)))
+	if (was_open && m && mysql_rollback(m) != 0 && db_errno_gone(mysql_errno(m)))
 		db_drop(db);
+	db_settle(db);
 }

@@ -224,6 +224,10 @@ aigw_rc q_exec(struct q *q, char *err)
 
 	if (q->bad)
 		return aigw_fail(err, AIGW_EDB, "database: more than %d binds", Q_MAX);
+	if (!q->held) {
+		db_hold(q->db);
+		q->held = true;
+	}
 	for (attempt = 0;; attempt++) {
 		rc = q_try(q, err);
 		if (rc == AIGW_OK || !db_errno_gone(q->err_no))
@@ -369,4 +373,7 @@ unsigned long long q_insert_id(const struct q *q)
 void q_end(struct q *q)
 {
 	q_release(q);
+	if (q->held)
+		db_release(q->db);
+	q->held = false;
 }

@@ -46,6 +46,7 @@ struct q {
 	const char *sql;
 	MYSQL_STMT *st; /* from the cache, or owned when the cache was full */
 	bool owned;
+	bool held; /* q_exec holds the db's connection until q_end */
 	bool has_result;
 	bool bad;        /* more than Q_MAX binds: a programming error */
 	unsigned err_no; /* MariaDB error number of the last failure, 0 if none */
@@ -100,6 +101,13 @@ void q_end(struct q *q);
 
 /* --- connection internals, implemented in db.c --- */
 
+/* A statement in progress keeps the borrowed connection (db.h: a db
+ * borrows one of its pool's connections for a statement or a transaction):
+ * db_hold before the first use, db_release when done gives it back unless a
+ * transaction or pinned session state still needs it. */
+void db_hold(struct db *db);
+void db_release(struct db *db);
+
 /* A db whose connections allow several statements per query (migrations). */
 struct db *db_new_multi(const struct aigw_conf *conf);
 /* The live connection, connecting first if needed; inside a transaction
@@ -110,7 +118,8 @@ aigw_rc db_conn(struct db *db, MYSQL **out, char *err);
  * MariaDB error number on failure. */
 aigw_rc db_stmt(struct db *db, const char *sql, MYSQL_STMT **out, bool *owned, unsigned *err_no,
                 char *err);
-/* Closes the connection and every cached statement (after a lost server). */
+/* Closes the borrowed connection and every cached statement (after a lost
+ * server); the next use connects again. */
 void db_drop(struct db *db);
 /* True if err_no means the connection is dead (server restarted, killed...). */
 bool db_errno_gone(unsigned err_no);

@@ -37,14 +37,15 @@ static void usage(FILE *f)
 	           "Without --listen, " PROG " expects a FastCGI listening socket on fd 0, as\n"
 	           "lighttpd (bin-path), Apache mod_fcgid and spawn-fcgi provide.\n"
 	           "With --listen it opens SOCKET (a unix socket path, or 127.0.0.1:PORT)\n"
-	           "and runs a pool of N worker processes with T threads each.\n"
+	           "and runs a pool of N worker processes. Each keeps T request threads\n"
+	           "waiting and starts more on demand, up to the config's max_requests.\n"
 	           "\n"
 	           "  --config FILE   configuration file (default: $AIGW_CONFIG, "
 	           "else " AIGW_DEFAULT_CONFIG ")\n"
 	           "  --listen SOCKET run the process pool on SOCKET\n"
 	           "  --workers N     worker processes (1-256; default: config 'workers')\n"
-	           "  --threads T     request threads per process (1-1024; default: config "
-	           "'threads')\n"
+	           "  --threads T     request threads kept waiting per process (1-1024;\n"
+	           "                  default: config 'threads')\n"
 	           "  --help          this text\n"
 	           "  --version       print the version\n");
 }
@@ -208,8 +209,10 @@ int main(int argc, char **argv)
 		so.keyring = &kr;
 		so.listen_fd = 0;
 		so.threads = o.threads ? o.threads : conf.threads;
-		log_info(PROG " " PACKAGE_VERSION " spawned on fd 0 with %d threads (config %s)",
-		         so.threads, path);
+		so.max_requests = conf.max_requests;
+		log_info(PROG " " PACKAGE_VERSION " spawned on fd 0: %d threads waiting, up to %d "
+		         "requests in flight (config %s)",
+		         so.threads, so.max_requests, path);
 		rc = server_run_worker(&so);
 	}
 

@@ -296,9 +296,12 @@ int pool_run(const struct aigw_conf *conf, const struct keyring *keyring, const 
 	opts.keyring = keyring;
 	opts.listen_fd = fd;
 	opts.threads = threads;
+	opts.max_requests = conf->max_requests;
 	opts.master_pid = getpid();
 
-	log_info("pool listening on %s: %d workers x %d threads", spec, workers, threads);
+	log_info("pool listening on %s: %d workers, each up to %d requests in flight (%d threads "
+	         "kept waiting)",
+	         spec, workers, conf->max_requests, threads);
 	slots = xcalloc((size_t)workers, sizeof(*slots));
 	for (i = 0; i < workers; i++)
 		spawn(&slots[i], &opts);

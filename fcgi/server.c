@@ -1,6 +1,10 @@
 /* A worker process: request threads looping on FCGX_Accept_r without an
- * accept mutex (Linux needs none), each owning its database connection, and
- * a main thread that only waits for signals and runs the graceful stop. */
+ * accept mutex (Linux needs none), started on demand so that a few are
+ * always waiting, up to max_requests; each serves one request at a time and
+ * borrows one of the worker's few database connections only for a
+ * statement or a transaction. A spawner thread starts threads off the
+ * request path; the main thread only waits for signals and runs the
+ * graceful stop. */
 #include "config.h"
 
 #include "server.h"
@@ -39,21 +43,38 @@
 #define WAKE_SIGNAL SIGUSR2
 /* A refused body is read and dropped up to this much (see fcgi_drain_input). */
 #define REFUSED_BODY_DRAIN (16 * 1024 * 1024)
+/* A request thread's stack: the deepest path (the strict JSON reader at
+ * its nesting limit, cJSON, libcurl, the MariaDB client) uses a fraction;
+ * only touched pages cost memory. Sanitizers need much more. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define THREAD_STACK_BYTES (4 * 1024 * 1024)
+#else
+#define THREAD_STACK_BYTES (512 * 1024)
+#endif
 
-enum thread_state { TS_IDLE = 0, TS_BUSY, TS_DONE };
+enum thread_state { TS_IDLE = 0, TS_BUSY };
 
 struct worker;
 
 struct worker_thread {
 	pthread_t tid;
-	bool running; /* pthread_create succeeded */
 	_Atomic int state;
 	struct worker *w;
+	struct worker_thread *prev, *next; /* the worker's list, under w->mu */
 };
 
 struct worker {
 	const struct server_opts *o;
-	struct worker_thread *threads;
+	struct db_pool *db_pool;
+	pthread_attr_t attr;
+	pthread_mutex_t mu;         /* the list, n_threads, spawn requests */
+	pthread_cond_t changed;     /* a spawn is needed, or a thread ended */
+	struct worker_thread *list; /* every running request thread */
+	int n_threads;
+	atomic_int n_idle; /* threads waiting in accept (or about to) */
+	int spare;         /* idle threads to keep ready */
+	int max_threads;   /* = max_requests */
+	bool warned_full;
 	atomic_bool stopping;
 };
 
@@ -158,6 +179,40 @@ static bool transient_accept_error(int e)
 	       e == EAGAIN;
 }
 
+/* Asks the spawner for threads when fewer than w->spare wait in accept. */
+static void want_threads(struct worker *w, int idle)
+{
+	if (idle >= w->spare)
+		return;
+	pthread_mutex_lock(&w->mu);
+	pthread_cond_broadcast(&w->changed);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Whether a thread that just finished a request should end instead of
+ * waiting again: more than twice the spare threads already wait. */
+static bool surplus(struct worker *w)
+{
+	return atomic_load(&w->n_idle) >= 2 * w->spare;
+}
+
+static void thread_leave(struct worker_thread *t)
+{
+	struct worker *w = t->w;
+
+	pthread_mutex_lock(&w->mu);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		w->list = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	w->n_threads--;
+	pthread_cond_broadcast(&w->changed);
+	pthread_mutex_unlock(&w->mu);
+	free(t);
+}
+
 static void *thread_main(void *arg)
 {
 	struct worker_thread *t = arg;
@@ -171,8 +226,9 @@ static void *thread_main(void *arg)
 	sigemptyset(&wake);
 	sigaddset(&wake, WAKE_SIGNAL);
 
-	ctx = thread_ctx_new(w->o->conf, w->o->keyring);
+	ctx = thread_ctx_new(w->o->conf, w->o->keyring, w->db_pool);
 
+	/* Counted idle by the spawner from its start. */
 	FCGX_InitRequest(&fr, w->o->listen_fd, 0);
 	for (;;) {
 		int rc;
@@ -198,32 +254,105 @@ static void *thread_main(void *arg)
 			break;
 		}
 		atomic_store(&t->state, TS_BUSY);
+		want_threads(w, atomic_fetch_sub(&w->n_idle, 1) - 1);
 		handle_request(ctx, &fr);
 		FCGX_Finish_r(&fr);
+		if (surplus(w)) {
+			FCGX_Free(&fr, 1);
+			thread_ctx_free(ctx);
+			thread_leave(t);
+			return NULL;
+		}
+		atomic_fetch_add(&w->n_idle, 1);
 	}
+	atomic_fetch_sub(&w->n_idle, 1);
 	FCGX_Free(&fr, 1);
 	thread_ctx_free(ctx);
-	atomic_store(&t->state, TS_DONE);
+	thread_leave(t);
 	return NULL;
 }
 
-static int count_state(const struct worker *w, int state)
+/* Starts one request thread; under w->mu. */
+static bool start_thread(struct worker *w)
 {
-	int i, n = 0;
+	struct worker_thread *t = xcalloc(1, sizeof(*t));
+	int e;
 
-	for (i = 0; i < w->o->threads; i++)
-		if (w->threads[i].running && atomic_load(&w->threads[i].state) == state)
-			n++;
-	return n;
+	t->w = w;
+	atomic_init(&t->state, TS_IDLE);
+	t->next = w->list;
+	if (w->list)
+		w->list->prev = t;
+	w->list = t;
+	w->n_threads++;
+	atomic_fetch_add(&w->n_idle, 1);
+	e = pthread_create(&t->tid, &w->attr, thread_main, t);
+	if (e == 0)
+		return true;
+	log_error("cannot start a request thread (%d running): %s", w->n_threads - 1,
+	          strerror(e));
+	atomic_fetch_sub(&w->n_idle, 1);
+	w->n_threads--;
+	w->list = t->next;
+	if (w->list)
+		w->list->prev = NULL;
+	free(t);
+	return false;
 }
 
-static int count_live(const struct worker *w)
+/* Keeps w->spare threads waiting in accept, up to max_threads in all, so
+ * that a request never waits for a thread to be made. */
+static void *spawner_main(void *arg)
 {
-	int i, n = 0;
+	struct worker *w = arg;
 
-	for (i = 0; i < w->o->threads; i++)
-		if (w->threads[i].running && atomic_load(&w->threads[i].state) != TS_DONE)
-			n++;
+	pthread_mutex_lock(&w->mu);
+	while (!atomic_load(&w->stopping)) {
+		bool failed = false;
+
+		while (atomic_load(&w->n_idle) < w->spare && w->n_threads < w->max_threads &&
+		       !atomic_load(&w->stopping)) {
+			if (!start_thread(w)) {
+				failed = true;
+				break;
+			}
+		}
+		if (atomic_load(&w->n_idle) < w->spare && w->n_threads >= w->max_threads &&
+		    !w->warned_full) {
+			log_warn("%d requests in flight: max_requests reached; new requests wait "
+			         "for one to end",
+			         w->n_threads);
+			w->warned_full = true;
+		}
+		if (w->n_threads < w->max_threads)
+			w->warned_full = false;
+		if (failed) {
+			/* Out of memory or of tasks: try again in a while. */
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 100 * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&w->changed, &w->mu, &until);
+			continue;
+		}
+		pthread_cond_wait(&w->changed, &w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static int count_busy(struct worker *w)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&w->mu);
+	for (struct worker_thread *t = w->list; t; t = t->next)
+		n += atomic_load(&t->state) == TS_BUSY;
+	pthread_mutex_unlock(&w->mu);
 	return n;
 }
 
@@ -231,35 +360,46 @@ static int count_live(const struct worker *w)
  * sit in accept() or in a read on a kept-alive connection: the wake signal
  * interrupts that, and libfcgi's shutdown flag makes Accept return -1. The
  * signal is repeated because it can land just before the thread blocks. */
-static void stop_threads(struct worker *w)
+static void stop_threads(struct worker *w, const pthread_t *spawner)
 {
 	long long deadline = clock_us() + DRAIN_TIMEOUT_MS * 1000LL;
-	int i;
 
 	atomic_store(&w->stopping, true);
 	FCGX_ShutdownPending();
-	log_info("stopping: %d requests in flight", count_state(w, TS_BUSY));
-	while (count_live(w) > 0) {
+	pthread_mutex_lock(&w->mu);
+	pthread_cond_broadcast(&w->changed);
+	pthread_mutex_unlock(&w->mu);
+	if (spawner)
+		pthread_join(*spawner, NULL);
+	log_info("stopping: %d requests in flight", count_busy(w));
+	for (;;) {
+		int live;
+
+		pthread_mutex_lock(&w->mu);
+		live = w->n_threads;
+		/* A thread in the list has not left yet: it may be signalled. */
+		for (struct worker_thread *t = w->list; t; t = t->next)
+			if (atomic_load(&t->state) == TS_IDLE)
+				pthread_kill(t->tid, WAKE_SIGNAL);
+		pthread_mutex_unlock(&w->mu);
+		if (live == 0)
+			break;
 		if (clock_us() > deadline) {
 			log_warn("%d requests still running after %d s; exiting anyway",
-			         count_state(w, TS_BUSY), DRAIN_TIMEOUT_MS / 1000);
+			         count_busy(w), DRAIN_TIMEOUT_MS / 1000);
 			_exit(0);
 		}
-		for (i = 0; i < w->o->threads; i++)
-			if (w->threads[i].running && atomic_load(&w->threads[i].state) == TS_IDLE)
-				pthread_kill(w->threads[i].tid, WAKE_SIGNAL);
 		usleep(50 * 1000);
 	}
-	for (i = 0; i < w->o->threads; i++)
-		if (w->threads[i].running)
-			pthread_join(w->threads[i].tid, NULL);
 }
 
 int server_run_worker(const struct server_opts *o)
 {
+	const struct aigw_conf *conf = o->conf;
 	struct worker w;
 	sigset_t handled, stop;
-	int i, started = 0, rc = 0;
+	pthread_t spawner;
+	int e, rc = 0;
 
 	handled_signals(&handled);
 	pthread_sigmask(SIG_BLOCK, &handled, NULL);
@@ -274,35 +414,46 @@ int server_run_worker(const struct server_opts *o)
 
 	memset(&w, 0, sizeof(w));
 	w.o = o;
+	w.spare = o->threads > 0 ? o->threads : 1;
+	w.max_threads = o->max_requests > w.spare ? o->max_requests : w.spare;
 	atomic_init(&w.stopping, false);
-	w.threads = xcalloc((size_t)o->threads, sizeof(*w.threads));
-	for (i = 0; i < o->threads; i++) {
-		int e;
+	atomic_init(&w.n_idle, 0);
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.changed, NULL);
+	pthread_attr_init(&w.attr);
+	pthread_attr_setdetachstate(&w.attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&w.attr, THREAD_STACK_BYTES);
+	w.db_pool = db_pool_new(conf, (size_t)(conf->db_connections > 0 ? conf->db_connections : 1),
+	                        conf->db_wait_ms > 0 ? conf->db_wait_ms : 5000);
 
-		w.threads[i].w = &w;
-		atomic_init(&w.threads[i].state, TS_IDLE);
-		e = pthread_create(&w.threads[i].tid, NULL, thread_main, &w.threads[i]);
-		if (e != 0) {
-			log_error("cannot start request thread %d: %s", i, strerror(e));
-			continue;
-		}
-		w.threads[i].running = true;
-		started++;
+	pthread_mutex_lock(&w.mu);
+	while (w.n_threads < w.spare && start_thread(&w))
+		;
+	pthread_mutex_unlock(&w.mu);
+	if (w.n_threads == 0) {
+		rc = 1;
+		goto out;
 	}
-	if (started == 0) {
-		free(w.threads);
-		return 1;
+	e = pthread_create(&spawner, NULL, spawner_main, &w);
+	if (e != 0) {
+		log_error("cannot start the spawner thread: %s", strerror(e));
+		stop_threads(&w, NULL);
+		rc = 1;
+		goto out;
 	}
-	log_info("worker ready: %d request threads", started);
+	log_info("worker ready: %d request threads waiting, up to %d requests in flight, %d "
+	         "database connections",
+	         w.n_threads, w.max_threads, conf->db_connections);
 
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGHUP);
 	sigaddset(&stop, SIGUSR1);
-	for (;;) {
+	while (rc == 0) {
 		struct timespec tick = {1, 0};
 		int sig = sigtimedwait(&stop, NULL, &tick);
+		int live;
 
 		if (sig == SIGTERM || sig == SIGINT || sig == SIGUSR1) {
 			log_info("signal %d: stopping", sig);
@@ -310,14 +461,20 @@ int server_run_worker(const struct server_opts *o)
 		}
 		if (sig == SIGHUP)
 			log_info("SIGHUP ignored (restart the pool to reload the configuration)");
-		if (count_live(&w) == 0) {
+		pthread_mutex_lock(&w.mu);
+		live = w.n_threads;
+		pthread_mutex_unlock(&w.mu);
+		if (live == 0) {
 			log_error("every request thread ended; worker exiting");
 			rc = 1;
-			break;
 		}
 	}
-	stop_threads(&w);
-	free(w.threads);
+	stop_threads(&w, &spawner);
+out:
+	db_pool_free(w.db_pool);
+	pthread_attr_destroy(&w.attr);
+	pthread_cond_destroy(&w.changed);
+	pthread_mutex_destroy(&w.mu);
 	log_info("worker stopped");
 	return rc;
 }

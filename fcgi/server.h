@@ -1,5 +1,6 @@
-/* One aigw.fcgi worker process: T threads, each looping on FCGX_Accept_r on
- * the listening socket, and the main thread waiting for a stop signal. Used
+/* One aigw.fcgi worker process: request threads looping on FCGX_Accept_r on
+ * the listening socket, T of them always waiting and more started on demand
+ * up to max_requests, and the main thread waiting for a stop signal. Used
  * directly when the web server spawned us (socket on fd 0) and by each
  * worker of the --listen pool. */
 #ifndef AIGW_SERVER_H
@@ -14,7 +15,8 @@ struct server_opts {
 	const struct aigw_conf *conf;  /* borrowed, read-only */
 	const struct keyring *keyring; /* borrowed, read-only */
 	int listen_fd;                 /* FastCGI listening socket */
-	int threads;                   /* request threads, >= 1 */
+	int threads;                   /* request threads kept waiting, >= 1 */
+	int max_requests;              /* requests in flight (threads) at most */
 	pid_t master_pid;              /* pool master to follow in death; 0 if none */
 };
 

@@ -11,13 +11,14 @@
 #include "db.h"
 #include "upstream.h"
 
-struct thread_ctx *thread_ctx_new(const struct aigw_conf *conf, const struct keyring *keyring)
+struct thread_ctx *thread_ctx_new(const struct aigw_conf *conf, const struct keyring *keyring,
+                                  struct db_pool *db_pool)
 {
 	struct thread_ctx *ctx = xcalloc(1, sizeof(*ctx));
 
 	ctx->conf = conf;
 	ctx->keyring = keyring;
-	ctx->db = db_new(conf);
+	ctx->db = db_pool ? db_new_pooled(db_pool) : db_new(conf);
 	ctx->upstream = upstream_new(conf);
 	ctx->auth_cache = auth_cache_new();
 	return ctx;

@@ -4,6 +4,7 @@
  * and adds apps named t_<random>); otherwise it exits 77 (skipped) silently. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,6 +443,103 @@ static void reseal_keeps_the_times(void)
 	ai_config_free(&before);
 }
 
+/* ---- the pool: handles borrow a connection per statement or transaction ---- */
+
+struct pool_worker {
+	struct db_pool *pool;
+	int ok;
+};
+
+/* The server sessions the pool's statements ran on. */
+static pthread_mutex_t sessions_mu = PTHREAD_MUTEX_INITIALIZER;
+static long long sessions[16];
+static int n_sessions;
+
+static void saw_session(long long id)
+{
+	int i;
+
+	pthread_mutex_lock(&sessions_mu);
+	for (i = 0; i < n_sessions && sessions[i] != id; i++)
+		;
+	if (i == n_sessions && n_sessions < 16)
+		sessions[n_sessions++] = id;
+	pthread_mutex_unlock(&sessions_mu);
+}
+
+static void *pool_worker_main(void *arg)
+{
+	struct pool_worker *pw = arg;
+	struct db *d = db_new_pooled(pw->pool);
+
+	for (int i = 0; i < 50; i++) {
+		long long id = one_int(d, SQL_CONN_ID, NULL);
+		if (id > 0) {
+			pw->ok++;
+			saw_session(id);
+		}
+	}
+	db_free(d);
+	return NULL;
+}
+
+/* 8 threads on 2 connections: every statement runs, on only 2 sessions. */
+static void pool_shares_few_connections(void)
+{
+	struct db_pool *pool = db_pool_new(&conf, 2, 5000);
+	struct pool_worker pw[8];
+	pthread_t tid[8];
+	int total = 0;
+
+	for (int i = 0; i < 8; i++) {
+		pw[i] = (struct pool_worker){.pool = pool};
+		pthread_create(&tid[i], NULL, pool_worker_main, &pw[i]);
+	}
+	for (int i = 0; i < 8; i++) {
+		pthread_join(tid[i], NULL);
+		total += pw[i].ok;
+	}
+	CHECK_INT(total, 8 * 50);
+	CHECK(n_sessions >= 1 && n_sessions <= 2);
+	db_pool_free(pool);
+}
+
+static aigw_rc hold_body(struct db *d, void *arg, char *err)
+{
+	struct db_pool *pool = arg;
+	struct db *other = db_new_pooled(pool);
+	long long mine = one_int(d, SQL_CONN_ID, NULL);
+	struct q q;
+	aigw_rc rc;
+
+	/* Inside a transaction the only connection stays ours: another handle
+	 * waits the pool's wait_ms and fails with AIGW_EDB. */
+	q_init(&q, other, SQL_CONN_ID);
+	rc = q_exec(&q, err);
+	q_end(&q);
+	CHECK_INT(rc, AIGW_EDB);
+	CHECK(strstr(err, "database busy") != NULL);
+	/* the same session serves every statement of the transaction */
+	CHECK_INT(one_int(d, SQL_CONN_ID, NULL), mine);
+	db_free(other);
+	return AIGW_OK;
+}
+
+static void pool_lends_for_a_whole_transaction(void)
+{
+	struct db_pool *pool = db_pool_new(&conf, 1, 100);
+	struct db *d = db_new_pooled(pool);
+	struct db *after = db_new_pooled(pool);
+	char err[AIGW_ERRLEN];
+
+	CHECK_INT(db_tx_run(d, "pool test", NULL, hold_body, pool, err), AIGW_OK);
+	/* given back at commit: another handle gets it at once */
+	CHECK(one_int(after, SQL_CONN_ID, NULL) > 0);
+	db_free(after);
+	db_free(d);
+	db_pool_free(pool);
+}
+
 int main(void)
 {
 	int setup;
@@ -467,6 +565,8 @@ int main(void)
 	RUN(tx_runs_again_after_a_lost_connection);
 	RUN(retry_run_without_a_transaction);
 	RUN(reseal_keeps_the_times);
+	RUN(pool_shares_few_connections);
+	RUN(pool_lends_for_a_whole_transaction);
 
 	db_free(db);
 	conf_free(&conf);

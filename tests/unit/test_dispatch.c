@@ -476,7 +476,7 @@ int main(void)
 	conf.auth_cache_ttl_s = 2;
 	if (keyring_parse(&test_kr, "1 " HEXA "\n2 " HEXB "\n", err) != AIGW_OK)
 		return 1;
-	ctx = thread_ctx_new(&conf, &test_kr);
+	ctx = thread_ctx_new(&conf, &test_kr, NULL);
 	apikey_generate(admin_token);
 	apikey_generate(client_token);
 	apikey_generate(unknown_token);
