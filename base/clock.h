@@ -1,5 +1,6 @@
-/* The project's one clock for durations and timeouts: CLOCK_MONOTONIC, which
- * wall-clock changes do not move. */
+/* The project's clocks: CLOCK_MONOTONIC for durations and timeouts (wall-clock
+ * changes do not move it), and the wall clock for comparing with times the
+ * database gives (a billing period's end). */
 #ifndef AIGW_CLOCK_H
 #define AIGW_CLOCK_H
 
@@ -11,6 +12,15 @@ static inline long long clock_us(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Wall-clock time (UTC) in microseconds since the epoch. */
+static inline long long clock_wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 

@@ -73,6 +73,7 @@ static const struct conf_key conf_keys[] = {
         {"max_requests", CT_INT, OFF(max_requests), 1, 100000, false},
         {"db_connections", CT_INT, OFF(db_connections), 1, 256, false},
         {"db_wait_ms", CT_INT, OFF(db_wait_ms), 1, 60000, false},
+        {"usage_flush_ms", CT_INT, OFF(usage_flush_ms), 1, 1000, false},
         {"log_level", CT_LOGLEVEL, OFF(log_level), 0, 0, false},
 };
 
@@ -129,6 +130,7 @@ void conf_defaults(struct aigw_conf *c)
 	c->max_requests = 4096;
 	c->db_connections = 8;
 	c->db_wait_ms = 5000;
+	c->usage_flush_ms = 10;
 	c->log_level = xstrdup("info");
 }
 

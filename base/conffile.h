@@ -60,6 +60,7 @@ struct aigw_conf {
 	                       started on demand); default 4096 */
 	int db_connections; /* MariaDB connections per worker; default 8 */
 	int db_wait_ms;     /* how long a request waits for a free one; default 5000 */
+	int usage_flush_ms; /* longest wait of a usage row for its batch; default 10 */
 
 	char *log_level; /* default "info" */
 };

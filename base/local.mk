@@ -12,4 +12,5 @@ libaigw_base_a_SOURCES = \
 	base/utf8.c base/utf8.h \
 	base/conffile.c base/conffile.h \
 	base/money.c base/money.h \
-	base/strict_json.c base/strict_json.h
+	base/strict_json.c base/strict_json.h \
+	base/shared_epochs.c base/shared_epochs.h

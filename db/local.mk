@@ -13,4 +13,5 @@ libaigw_db_a_SOURCES = \
 	db/models.c db/models.h \
 	db/credits.c db/credits.h \
 	db/usage.c db/usage.h \
-	db/usage_report.c db/usage_report.h
+	db/usage_report.c db/usage_report.h \
+	db/app_changes.c db/app_changes.h

@@ -8,8 +8,10 @@
 #include "usage.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "credits.h"
 #include "db.h"
 #include "log.h"
@@ -231,6 +233,90 @@ static aigw_rc usage_body(struct db *db, void *arg, char *err)
 	if (rc != AIGW_OK)
 		return rc;
 	return usage_settle(db, u, cost, err);
+}
+
+/* The batch being written, in the order of application. */
+struct batch {
+	const struct usage_record *recs;
+	size_t n;
+	size_t *order; /* indexes into recs, period order */
+	enum usage_outcome *outcome;
+};
+
+/* The lock order key of a record: its lowest period id. */
+static long long period_key(const struct usage_record *u)
+{
+	long long a = u->reservation_id > 0 ? u->period_id : 0, b = charged_period(u);
+
+	if (a && b)
+		return a < b ? a : b;
+	return a + b;
+}
+
+static int cmp_order(const void *x, const void *y, void *arg)
+{
+	const struct batch *b = arg;
+	const struct usage_record *u = &b->recs[*(const size_t *)x];
+	const struct usage_record *v = &b->recs[*(const size_t *)y];
+	long long ku = period_key(u), kv = period_key(v);
+	int c;
+
+	if (ku != kv)
+		return ku < kv ? -1 : 1;
+	c = strcmp(u->app_id, v->app_id);
+	if (c != 0)
+		return c;
+	return strcmp(u->model_billed[0] ? u->model_billed : u->model_requested,
+	              v->model_billed[0] ? v->model_billed : v->model_requested);
+}
+
+static aigw_rc batch_body(struct db *db, void *arg, char *err)
+{
+	struct batch *b = arg;
+
+	for (size_t k = 0; k < b->n; k++) {
+		size_t i = b->order[k];
+		aigw_rc rc;
+
+		if (b->outcome[i] == USAGE_REFUSED && usage_check(&b->recs[i], err) != AIGW_OK)
+			continue; /* refused before the transaction */
+		/* Only the INSERT, the record's first statement, can meet a
+		 * duplicate or a missing app; a failed statement undoes only
+		 * itself, so the batch goes on without it. */
+		rc = usage_body(db, (void *)&b->recs[i], err);
+		if (rc == AIGW_EEXIST) {
+			b->outcome[i] = USAGE_DUPLICATE;
+			continue;
+		}
+		if (rc == AIGW_ENOTFOUND) {
+			b->outcome[i] = USAGE_REFUSED;
+			continue;
+		}
+		if (rc != AIGW_OK)
+			return rc;
+		b->outcome[i] = USAGE_RECORDED;
+	}
+	return AIGW_OK;
+}
+
+aigw_rc db_usage_record_batch(struct db *db, const struct usage_record *recs, size_t n,
+                              enum usage_outcome *outcome, char *err)
+{
+	struct batch b = {.recs = recs, .n = n, .outcome = outcome};
+	char why[AIGW_ERRLEN];
+	aigw_rc rc;
+
+	if (n == 0)
+		return AIGW_OK;
+	b.order = xcalloc(n, sizeof(*b.order));
+	for (size_t i = 0; i < n; i++) {
+		b.order[i] = i;
+		outcome[i] = usage_check(&recs[i], why) == AIGW_OK ? USAGE_RECORDED : USAGE_REFUSED;
+	}
+	qsort_r(b.order, n, sizeof(*b.order), cmp_order, &b);
+	rc = db_tx_run(db, "usage batch of", recs[0].request_id, batch_body, &b, err);
+	free(b.order);
+	return rc;
 }
 
 aigw_rc db_usage_record(struct db *db, const struct usage_record *u, char *err)

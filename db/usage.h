@@ -57,4 +57,22 @@ const char *cost_source_name(enum cost_source s);
  * endpoint, negative count or cost); AIGW_ENOTFOUND: unknown app; AIGW_EDB. */
 aigw_rc db_usage_record(struct db *db, const struct usage_record *u, char *err);
 
+enum usage_outcome {
+	USAGE_RECORDED = 0, /* written now */
+	USAGE_DUPLICATE,    /* its request_id was recorded already: nothing changed */
+	USAGE_REFUSED       /* invalid (a bad value, an unknown app): never will be */
+};
+
+/* Writes recs[0..n) as db_usage_record does, all in ONE transaction (one
+ * commit for the batch), and says per record what happened in outcome[i].
+ * Records are applied in the order of their billing periods, so that
+ * concurrent batches lock the period rows in the same order. A duplicate or
+ * refused record does not stop the others. Returns AIGW_OK when every
+ * outcome is set; otherwise nothing was written (the transaction rolled
+ * back) and the error says why: AIGW_EDB (database unavailable: try again
+ * later) or another code for a failure of one record after its row was
+ * inserted (write the records one by one to find it). */
+aigw_rc db_usage_record_batch(struct db *db, const struct usage_record *recs, size_t n,
+                              enum usage_outcome *outcome, char *err);
+
 #endif

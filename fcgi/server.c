@@ -35,6 +35,7 @@
 #include "log.h"
 #include "request.h"
 #include "response.h"
+#include "services.h"
 #include "upstream.h"
 
 /* How long in-flight requests get after a stop signal. */
@@ -65,7 +66,7 @@ struct worker_thread {
 
 struct worker {
 	const struct server_opts *o;
-	struct db_pool *db_pool;
+	struct services *svc;
 	pthread_attr_t attr;
 	pthread_mutex_t mu;         /* the list, n_threads, spawn requests */
 	pthread_cond_t changed;     /* a spawn is needed, or a thread ended */
@@ -226,7 +227,7 @@ static void *thread_main(void *arg)
 	sigemptyset(&wake);
 	sigaddset(&wake, WAKE_SIGNAL);
 
-	ctx = thread_ctx_new(w->o->conf, w->o->keyring, w->db_pool);
+	ctx = thread_ctx_new(w->o->conf, w->o->keyring, w->svc);
 
 	/* Counted idle by the spawner from its start. */
 	FCGX_InitRequest(&fr, w->o->listen_fd, 0);
@@ -423,8 +424,11 @@ int server_run_worker(const struct server_opts *o)
 	pthread_attr_init(&w.attr);
 	pthread_attr_setdetachstate(&w.attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&w.attr, THREAD_STACK_BYTES);
-	w.db_pool = db_pool_new(conf, (size_t)(conf->db_connections > 0 ? conf->db_connections : 1),
-	                        conf->db_wait_ms > 0 ? conf->db_wait_ms : 5000);
+	w.svc = services_start(conf, o->epochs);
+	if (!w.svc) {
+		rc = 1;
+		goto out;
+	}
 
 	pthread_mutex_lock(&w.mu);
 	while (w.n_threads < w.spare && start_thread(&w))
@@ -471,7 +475,8 @@ int server_run_worker(const struct server_opts *o)
 	}
 	stop_threads(&w, &spawner);
 out:
-	db_pool_free(w.db_pool);
+	/* Usage still queued gets what is left of the drain. */
+	services_stop(w.svc, DRAIN_TIMEOUT_MS);
 	pthread_attr_destroy(&w.attr);
 	pthread_cond_destroy(&w.changed);
 	pthread_mutex_destroy(&w.mu);

@@ -18,10 +18,12 @@
 #include "ai_config.h"
 #include "config_rules.h"
 #include "byok.h"
+#include "app_cache.h"
 #include "context.h"
 #include "error.h"
 #include "keyring.h"
 #include "log.h"
+#include "services.h"
 #include "store_failure.h"
 #include "strict_json.h"
 
@@ -171,6 +173,9 @@ void handle_ai_config_put(struct thread_ctx *ctx, struct request *req, struct re
 
 	struct put_edit edit = {ctx, req->app_id, &patch, "store", NULL};
 	rc = db_ai_config_update(ctx->db, req->app_id, put_edit, &edit, &cfg, err);
+	if (rc == AIGW_OK && ctx->svc)
+		/* this process's next request of the app sees the change */
+		app_cache_invalidate(ctx->svc->cache, req->app_id);
 	if (rc != AIGW_OK) {
 		if (strcmp(edit.what, "rules") == 0) {
 			response_error(resp, 400, NULL, edit.param, "%s", err);

@@ -1,9 +1,9 @@
-/* Bearer-token authentication against api_keys, with a small per-thread
- * cache (conf auth_cache_ttl_s; a revoked key stops working within that many
- * seconds, 2 by default).
+/* Bearer-token authentication against api_keys, with the process's cache
+ * (app_cache.h; conf auth_cache_ttl_s: a revoked key stops working within
+ * that many seconds, 2 by default).
  *
- * Revocation latency: only successful lookups are cached, per thread, for at
- * most auth_cache_ttl_s seconds from the database answer (entries are never
+ * Revocation latency: only successful lookups are cached, for at most
+ * auth_cache_ttl_s seconds from the database answer (entries are never
  * extended on use), so `aigw-admin key revoke` takes effect everywhere within
  * auth_cache_ttl_s seconds; with auth_cache_ttl_s = 0 at once. Unknown and
  * malformed tokens are never cached, and a malformed one never reaches the
@@ -27,8 +27,5 @@ enum auth_result {
 /* Checks the request's bearer token; on AUTH_OK fills req->key_id,
  * req->key_role and *key_app_id (65 bytes). */
 enum auth_result auth_check(struct thread_ctx *ctx, struct request *req, char *key_app_id);
-/* A thread's key cache (thread_ctx_new makes it); free wipes it. */
-struct auth_cache *auth_cache_new(void);
-void auth_cache_free(struct auth_cache *c);
 
 #endif

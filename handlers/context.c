@@ -7,20 +7,20 @@
 #include <stdlib.h>
 
 #include "alloc.h"
-#include "auth.h"
 #include "db.h"
+#include "services.h"
 #include "upstream.h"
 
 struct thread_ctx *thread_ctx_new(const struct aigw_conf *conf, const struct keyring *keyring,
-                                  struct db_pool *db_pool)
+                                  struct services *svc)
 {
 	struct thread_ctx *ctx = xcalloc(1, sizeof(*ctx));
 
 	ctx->conf = conf;
 	ctx->keyring = keyring;
-	ctx->db = db_pool ? db_new_pooled(db_pool) : db_new(conf);
+	ctx->svc = svc;
+	ctx->db = svc ? db_new_pooled(svc->db_pool) : db_new(conf);
 	ctx->upstream = upstream_new(conf);
-	ctx->auth_cache = auth_cache_new();
 	return ctx;
 }
 
@@ -28,7 +28,6 @@ void thread_ctx_free(struct thread_ctx *ctx)
 {
 	if (!ctx)
 		return;
-	auth_cache_free(ctx->auth_cache);
 	upstream_free(ctx->upstream);
 	db_free(ctx->db);
 	free(ctx);

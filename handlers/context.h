@@ -6,10 +6,9 @@
 #define AIGW_CONTEXT_H
 
 struct aigw_conf;
-struct auth_cache;
 struct db;
-struct db_pool;
 struct keyring;
+struct services;
 struct upstream;
 
 struct thread_ctx {
@@ -17,14 +16,16 @@ struct thread_ctx {
 	const struct keyring *keyring; /* process-wide, read-only after start */
 	struct db *db;                 /* this thread's handle on the database */
 	struct upstream *upstream;     /* this thread's upstream client */
-	struct auth_cache *auth_cache; /* this thread's key cache; NULL: none */
+	struct services *svc;          /* the process's shared services; NULL:
+	                                  none (tools, unit tests): no cache, usage
+	                                  written by the request itself */
 };
 
 /* A context with its upstream client and key cache, and a database handle
- * on db_pool's connections (NULL: a connection of its own); conf, keyring
- * and db_pool are borrowed and must outlive it. Free with thread_ctx_free. */
+ * on svc's connections (svc NULL: a connection of its own); conf, keyring
+ * and svc are borrowed and must outlive it. Free with thread_ctx_free. */
 struct thread_ctx *thread_ctx_new(const struct aigw_conf *conf, const struct keyring *keyring,
-                                  struct db_pool *db_pool);
+                                  struct services *svc);
 void thread_ctx_free(struct thread_ctx *ctx);
 
 #endif

@@ -1,9 +1,13 @@
 # handlers/: the endpoints (api_*.c) behind one dispatcher, authentication,
-# the per-thread context, the proxy path shared by chat and embeddings, and
-# the credit reservation on that path.
+# the per-thread context and the per-process services (the app and key
+# cache, the usage writer), the proxy path shared by chat and embeddings,
+# and the credit reservation on that path.
 libaigw_handlers_a_CPPFLAGS = $(HANDLERS_INC) $(BUILD_INC) $(DEP_CFLAGS)
 libaigw_handlers_a_SOURCES = \
 	handlers/context.c handlers/context.h \
+	handlers/services.c handlers/services.h \
+	handlers/app_cache.c handlers/app_cache.h \
+	handlers/usage_writer.c handlers/usage_writer.h \
 	handlers/dispatch.c handlers/dispatch.h \
 	handlers/endpoints.h \
 	handlers/auth.c handlers/auth.h \

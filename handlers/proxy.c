@@ -18,6 +18,8 @@
 #include "context.h"
 #include "reserve.h"
 #include "log.h"
+#include "services.h"
+#include "usage_writer.h"
 #include "models.h"
 #include "store_failure.h"
 #include "strict_json.h"
@@ -103,7 +105,7 @@ static bool resolve_model(struct thread_ctx *ctx, cJSON *body, struct response *
 	if (cJSON_IsString(m)) {
 		model = m->valuestring;
 	} else {
-		model = p->cfg.default_model ? p->cfg.default_model : ctx->conf->default_model;
+		model = p->cfg->default_model ? p->cfg->default_model : ctx->conf->default_model;
 		cJSON_DeleteItemFromObjectCaseSensitive(body, "model");
 		cJSON_AddStringToObject(body, "model", model);
 	}
@@ -111,7 +113,7 @@ static bool resolve_model(struct thread_ctx *ctx, cJSON *body, struct response *
 		response_error(resp, 400, NULL, "model", "model must be 1 to %d bytes", MODEL_MAX);
 		return false;
 	}
-	if (!model_allowed(&p->cfg, model)) {
+	if (!model_allowed(p->cfg, model)) {
 		response_error(resp, 403, NULL, "model",
 		               "model '%s' is not in this app's allowedModels", model);
 		return false;
@@ -127,9 +129,9 @@ static bool choose_key(struct thread_ctx *ctx, const char *app_id, struct respon
 	char err[AIGW_ERRLEN];
 	size_t len = 0;
 
-	if (p->cfg.byok_sealed) {
-		aigw_rc rc = byok_open(ctx->keyring, p->cfg.byok_key_id, app_id, p->cfg.byok_sealed,
-		                       p->cfg.byok_sealed_len, &p->byok_plain, &len, err);
+	if (p->cfg->byok_sealed) {
+		aigw_rc rc = byok_open(ctx->keyring, p->cfg->byok_key_id, app_id, p->cfg->byok_sealed,
+		                       p->cfg->byok_sealed_len, &p->byok_plain, &len, err);
 		if (rc != AIGW_OK) {
 			log_error("proxy: cannot open the BYOK key of app %s: %s", app_id, err);
 			response_error(resp, 500, NULL, NULL,
@@ -150,21 +152,23 @@ static bool choose_key(struct thread_ctx *ctx, const char *app_id, struct respon
 	return true;
 }
 
-/* Loads the config, resolves `model` in body (filling it from defaultModel,
- * then the operator default), checks allowedModels and picks the key. On
- * failure answers (400/403/500/503) and returns false. */
+/* Gets the app (settings and billing period, from the process's cache),
+ * resolves `model` in body (filling it from defaultModel, then the operator
+ * default), checks allowedModels and picks the key. On failure answers
+ * (400/403/404/500/503) and returns false. */
 static bool begin(struct thread_ctx *ctx, struct request *req, struct response *resp, cJSON *body,
                   struct proxy *p)
 {
 	char err[AIGW_ERRLEN];
 	aigw_rc rc;
 
-	rc = db_ai_config_get(ctx->db, req->app_id, false, &p->cfg, err);
+	rc = app_cache_get(ctx->svc ? ctx->svc->cache : NULL, ctx->db, req->app_id, &p->app, err);
 	if (rc != AIGW_OK) {
-		answer_store_failure(resp, rc, "proxy: loading the config", req->app_id, err,
+		answer_store_failure(resp, rc, "proxy: loading the app", req->app_id, err,
 		                     "cannot load the app's AI config");
 		return false;
 	}
+	p->cfg = &p->app->cfg;
 	if (!resolve_model(ctx, body, resp, p) || !choose_key(ctx, req->app_id, resp, p))
 		return false;
 	collect_forwarded(req, p);
@@ -192,6 +196,7 @@ static bool prepare_call(struct thread_ctx *ctx, struct response *resp, struct p
 	        .model = p->model,
 	        .byok = p->rec.is_byok,
 	        .body = body,
+	        .period = &p->app->period,
 	        .prompt_bound = p->sent_bytes,
 	        .completion_bound = completion_bound,
 	};
@@ -450,36 +455,29 @@ static void settle_from_price_table(struct thread_ctx *ctx, struct proxy *p)
 }
 
 /* Settles a request whose answer carried no cost (the generation record,
- * with retries), then writes the usage row, which in the same transaction
- * settles p's reservation and adds the cost to its billing period. Logs
- * failures; never answers. */
+ * with retries), then hands the usage row to the process's usage writer,
+ * which in the same transaction settles p's reservation and adds the cost
+ * to its billing period (without a writer, as in tools and unit tests, it
+ * is written here). Never answers. */
 static void record(struct thread_ctx *ctx, struct proxy *p)
 {
 	char err[AIGW_ERRLEN];
+	aigw_rc rc;
 
 	if (p->rec.cost_source == COST_NONE && p->billable && !settle_from_generation(ctx, p) &&
 	    !p->no_estimate)
 		settle_from_price_table(ctx, p);
 	p->rec.duration_us = clock_us() - p->start_us;
-	aigw_rc rc = db_usage_record(ctx->db, &p->rec, err);
-	if (rc != AIGW_OK && rc != AIGW_EEXIST)
-		rc = db_usage_record(ctx->db, &p->rec, err);
-	/* Settled with the row; when the row is lost the reservation is kept
-	 * until it expires, so unrecorded spend still holds the credit a while. */
+	/* Settled with the row. */
 	p->resv.id = 0;
-	if (rc == AIGW_EEXIST)
-		rc = AIGW_OK; /* the first attempt was committed after all */
-	if (rc != AIGW_OK)
-		/* The row is lost to the database: keep every number in the log so
-		 * an operator can replay it. No secrets in a usage record. */
-		log_error("usage NOT RECORDED (%s): request=%s app=%s key=%lld endpoint=%s "
-		          "model=%s billed=%s generation=%s prompt=%lld completion=%lld "
-		          "cost_units=%lld source=%s byok=%d status=%d streamed=%d aborted=%d",
-		          err, p->rec.request_id, p->rec.app_id, p->rec.key_id, p->rec.endpoint,
-		          p->rec.model_requested, p->rec.model_billed, p->rec.generation_id,
-		          p->rec.prompt_tokens, p->rec.completion_tokens, (long long)p->rec.cost,
-		          cost_source_name(p->rec.cost_source), p->rec.is_byok, p->rec.status,
-		          p->rec.streamed, p->rec.aborted);
+	if (ctx->svc) {
+		usage_writer_submit(ctx->svc->writer, &p->rec);
+		return;
+	}
+	rc = db_usage_record(ctx->db, &p->rec, err);
+	if (rc != AIGW_OK && rc != AIGW_EEXIST)
+		log_error("usage NOT RECORDED (%s): request=%s app=%s cost_units=%lld", err,
+		          p->rec.request_id, p->rec.app_id, (long long)p->rec.cost);
 }
 
 /* Releases a reservation that record() never settled (the request was
@@ -504,7 +502,9 @@ static void end(struct thread_ctx *ctx, struct proxy *p)
 		free(p->fwd[i]);
 		p->fwd[i] = NULL;
 	}
-	ai_config_free(&p->cfg);
+	app_snapshot_put(ctx->svc ? ctx->svc->cache : NULL, p->app);
+	p->app = NULL;
+	p->cfg = NULL;
 }
 
 aigw_rc proxy_call_upstream(struct thread_ctx *ctx, struct proxy *p,

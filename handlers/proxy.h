@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "ai_config.h"
+#include "app_cache.h"
 #include "reserve.h"
 #include "request.h"
 #include "response.h"
@@ -52,7 +53,8 @@ struct proxy_endpoint {
 /* The request as the runner holds it. Endpoints read the fields marked so
  * and write only through the calls below. */
 struct proxy {
-	struct ai_config cfg;                 /* endpoints read: the app's AI settings */
+	struct app_snapshot *app;             /* the app as cached: settings, period */
+	const struct ai_config *cfg;          /* endpoints read: &app->cfg */
 	char model[257];                      /* endpoints read: the model asked of the upstream */
 	long long start_us;                   /* the request's start (its body read), for timings */
 	long long call_start_us, call_end_us; /* around the upstream call; 0: not yet */

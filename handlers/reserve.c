@@ -21,38 +21,26 @@
 #define DEFAULT_MAX_TOKENS_FALLBACK 4096
 #define CREDITS_500 "cannot check this app's AI credits"
 
-bool credits_chat_bound(struct thread_ctx *ctx, struct response *resp, const char *app_id,
+void credits_chat_bound(const struct thread_ctx *ctx, const struct billing_period *period,
                         bool byok, cJSON *body, long long *bound)
 {
-	struct billing_period period;
-	char err[AIGW_ERRLEN];
 	long long limit = ctx->conf->reserve_default_max_tokens;
-	aigw_rc rc;
 
 	*bound = 0;
 	if (byok)
-		return true;
+		return;
 	if (credits_completion_limit(body) > 0) {
 		*bound = credits_completion_bound(body, 0);
-		return true;
+		return;
 	}
 	if (limit <= 0)
 		limit = DEFAULT_MAX_TOKENS_FALLBACK;
 	*bound = credits_completion_bound(body, limit);
 	/* Only a plan that can run out needs the bound to really hold. */
-	rc = db_period_current(ctx->db, app_id, NULL, &period, err);
-	if (rc != AIGW_OK) {
-		answer_store_failure(resp, rc,
-		                     "credits: "
-		                     "reading the billing period",
-		                     app_id, err, CREDITS_500);
-		return false;
-	}
-	if (!period.unlimited && !period.overage_allowed) {
+	if (!period->unlimited && !period->overage_allowed) {
 		cJSON_DeleteItemFromObjectCaseSensitive(body, "max_tokens");
 		cJSON_AddNumberToObject(body, "max_tokens", (double)limit);
 	}
-	return true;
 }
 
 static int64_t floor_units(const struct thread_ctx *ctx)
@@ -125,6 +113,11 @@ bool credits_reserve(struct thread_ctx *ctx, struct response *resp, const struct
 	memset(out, 0, sizeof(*out));
 	if (ask->byok)
 		return true;
+	if (ask->period->unlimited || ask->period->overage_allowed) {
+		/* Never refused: the usage row charges the period, nothing to hold. */
+		out->period_id = ask->period->id;
+		return true;
+	}
 	rc = worst_case(ctx, ask, &amount, err);
 	if (rc != AIGW_OK) {
 		answer_store_failure(resp, rc,

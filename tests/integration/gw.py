@@ -267,6 +267,17 @@ def conf_value(name, default):
     return conf_values().get(name, default)
 
 
+# A change made outside a gateway process (SQL, aigw-admin) reaches every
+# process's cache within about a second: the change feed is read once a
+# second (handlers/app_cache.h). Tests that make such a change wait this long.
+CACHE_BOUND_S = 1.5
+
+
+def wait_for_caches():
+    """Waits until a change made in the database is seen by every process."""
+    time.sleep(CACHE_BOUND_S)
+
+
 def auth_cache_ttl():
     """auth_cache_ttl_s: how long a revoked key may still be accepted."""
     return int(conf_value("auth_cache_ttl_s", "2"))

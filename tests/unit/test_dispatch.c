@@ -3,22 +3,24 @@
  * and auth failures must answer without the database, and anything that
  * needs it must fail closed with 503.
  *
- * auth.c is included (lighttpd-style) so a test can seed the per-thread key
- * cache: that reaches the checks after auth (other app, role, 415, handler
- * validation) without a database. The archive's auth.o is then not linked. */
+ * Keys are seeded into the process's key cache (app_cache.h): that reaches
+ * the checks after auth (other app, role, 415, handler validation) without
+ * a database. */
 #include "config.h"
 
-#include "auth.c"
+#include "auth.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <sodium.h>
 
 #include "alloc.h"
+#include "app_cache.h"
 #include "apikey.h"
 #include "check.h"
 #include "memsink.h"
@@ -29,6 +31,7 @@
 #include "keyring.h"
 #include "request.h"
 #include "response.h"
+#include "services.h"
 
 /* ends the extra-params list of send_req */
 #define END ((const char *)NULL)
@@ -38,6 +41,7 @@
 static struct aigw_conf conf;
 static struct keyring test_kr;
 static struct thread_ctx *ctx;
+static struct services test_svc;
 static char admin_token[APIKEY_TOKEN_LEN + 1];  /* seeded: app1, admin */
 static char client_token[APIKEY_TOKEN_LEN + 1]; /* seeded: app1, client */
 static char unknown_token[APIKEY_TOKEN_LEN + 1];
@@ -431,20 +435,40 @@ static void health_db_down(void)
 	result_free(&r);
 }
 
-static void cache_entry_expires(void)
+static void seed(const char *token, long long id, const char *app, enum key_role role);
+
+/* A change to the key's app (a revoke on this process) drops its cached
+ * keys at once: back to the (unreachable) database. */
+static void cache_entry_dropped_with_its_app(void)
 {
 	char buf[128];
 	struct result r;
-	struct auth_cache *c = ctx->auth_cache;
 
 	snprintf(buf, sizeof(buf), "Bearer %s", admin_token);
-	for (int i = 0; i < AUTH_CACHE_SLOTS; i++)
-		if (c->e[i].used)
-			c->e[i].expires_ms = (clock_us() / 1000) - 1;
-	/* expired: back to the (unreachable) database */
+	seed(admin_token, 1, "app1", KEY_ROLE_ADMIN);
+	send_req(&r, "GET", "/v1/app2/ai/config", buf, NULL, NULL, END);
+	CHECK_INT(r.status, 403); /* cached: the key is app1's */
+	result_free(&r);
+	app_cache_invalidate(test_svc.cache, "app1");
 	send_req(&r, "GET", "/v1/app2/ai/config", buf, NULL, NULL, END);
 	CHECK_INT(r.status, 503);
 	result_free(&r);
+}
+
+/* An entry lives auth_cache_ttl_s from its database answer, not longer. */
+static void cache_entry_expires(void)
+{
+	unsigned char h[APIKEY_HASH_LEN] = {7};
+	struct api_key k = {.id = 9, .role = KEY_ROLE_CLIENT, .app_id = "app3"}, got;
+	struct timespec wait = {1, 100 * 1000000L};
+
+	conf.auth_cache_ttl_s = 1;
+	app_cache_key_put(test_svc.cache, h, &k);
+	CHECK(app_cache_key_get(test_svc.cache, h, &got));
+	CHECK_INT(got.id, 9);
+	nanosleep(&wait, NULL);
+	CHECK(!app_cache_key_get(test_svc.cache, h, &got));
+	conf.auth_cache_ttl_s = 2;
 }
 
 static void seed(const char *token, long long id, const char *app, enum key_role role)
@@ -457,7 +481,7 @@ static void seed(const char *token, long long id, const char *app, enum key_role
 	k.role = role;
 	snprintf(k.app_id, sizeof(k.app_id), "%s", app);
 	apikey_hash(keyring_current(&test_kr), token, strlen(token), h);
-	cache_put(ctx, h, &k, 3600);
+	app_cache_key_put(test_svc.cache, h, &k);
 }
 
 int main(void)
@@ -477,6 +501,9 @@ int main(void)
 	if (keyring_parse(&test_kr, "1 " HEXA "\n2 " HEXB "\n", err) != AIGW_OK)
 		return 1;
 	ctx = thread_ctx_new(&conf, &test_kr, NULL);
+	/* only the cache of the process's services: the seeded keys live in it */
+	test_svc.cache = app_cache_new(&conf, NULL);
+	ctx->svc = &test_svc;
 	apikey_generate(admin_token);
 	apikey_generate(client_token);
 	apikey_generate(unknown_token);
@@ -496,9 +523,11 @@ int main(void)
 	RUN(put_validation_before_db);
 	RUN(handlers_fail_closed);
 	RUN(health_db_down);
+	RUN(cache_entry_dropped_with_its_app);
 	RUN(cache_entry_expires);
 
 	thread_ctx_free(ctx);
+	app_cache_free(test_svc.cache);
 	keyring_free(&test_kr);
 	conf_free(&conf);
 	CHECK_DONE();

@@ -1,0 +1,112 @@
+/* Starting and stopping a process's shared services (services.h), and the
+ * cache's poller thread. */
+#include "config.h"
+
+#include "services.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "app_cache.h"
+#include "conffile.h"
+#include "db.h"
+#include "log.h"
+#include "usage_writer.h"
+
+#define POLL_INTERVAL_MS 1000
+
+struct services_impl {
+	struct services pub; /* first: a struct services * is a struct services_impl * */
+	struct db *poll_db;
+	pthread_t poller;
+	pthread_mutex_t mu;
+	pthread_cond_t stop_cv;
+	bool stopping;
+	bool poll_failing;
+};
+
+static void *poller_main(void *arg)
+{
+	struct services_impl *s = arg;
+	char err[AIGW_ERRLEN];
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stopping) {
+		struct timespec until;
+		aigw_rc rc;
+
+		pthread_mutex_unlock(&s->mu);
+		rc = app_cache_poll(s->pub.cache, s->poll_db, err);
+		if (rc != AIGW_OK && !s->poll_failing)
+			log_warn("cache: cannot read the change feed (%s); cached apps are loaded "
+			         "again after 1 s until it answers",
+			         err);
+		else if (rc == AIGW_OK && s->poll_failing)
+			log_info("cache: the change feed answers again");
+		s->poll_failing = rc != AIGW_OK;
+		pthread_mutex_lock(&s->mu);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += POLL_INTERVAL_MS / 1000;
+		until.tv_nsec += (long)(POLL_INTERVAL_MS % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (!s->stopping)
+			pthread_cond_timedwait(&s->stop_cv, &s->mu, &until);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+struct services *services_start(const struct aigw_conf *conf, struct shared_epochs *epochs)
+{
+	struct services_impl *s = xcalloc(1, sizeof(*s));
+	int n = conf->db_connections > 0 ? conf->db_connections : 1;
+
+	s->pub.db_pool = db_pool_new(conf, (size_t)n, conf->db_wait_ms > 0 ? conf->db_wait_ms : 5000);
+	s->pub.cache = app_cache_new(conf, epochs);
+	s->poll_db = db_new_pooled(s->pub.db_pool);
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->stop_cv, NULL);
+	s->pub.writer = usage_writer_start(conf, s->pub.db_pool);
+	if (!s->pub.writer)
+		goto fail;
+	if (pthread_create(&s->poller, NULL, poller_main, s) != 0) {
+		log_error("cache: cannot start the poller thread");
+		usage_writer_stop(s->pub.writer, 0);
+		goto fail;
+	}
+	return &s->pub;
+fail:
+	pthread_cond_destroy(&s->stop_cv);
+	pthread_mutex_destroy(&s->mu);
+	db_free(s->poll_db);
+	app_cache_free(s->pub.cache);
+	db_pool_free(s->pub.db_pool);
+	free(s);
+	return NULL;
+}
+
+void services_stop(struct services *pub, int drain_ms)
+{
+	struct services_impl *s = (struct services_impl *)pub;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->stop_cv);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->poller, NULL);
+	usage_writer_stop(s->pub.writer, drain_ms);
+	pthread_cond_destroy(&s->stop_cv);
+	pthread_mutex_destroy(&s->mu);
+	db_free(s->poll_db);
+	app_cache_free(s->pub.cache);
+	db_pool_free(s->pub.db_pool);
+	free(s);
+}

@@ -1,0 +1,267 @@
+/* The usage writer (usage_writer.h): a ring of records under a mutex, one
+ * thread that takes up to USAGE_BATCH_MAX of them at a time and writes them
+ * in one transaction, keeping them queued while the database cannot. */
+#include "config.h"
+
+#include "usage_writer.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "clock.h"
+#include "conffile.h"
+#include "db.h"
+#include "log.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+#define FLUSH_FALLBACK_MS 10
+
+struct usage_writer {
+	const struct aigw_conf *conf;
+	struct db *db;
+	pthread_t tid;
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* records queued, or stopping */
+	pthread_cond_t room; /* the queue has room again */
+	struct usage_record *ring;
+	size_t head, count;        /* ring[head] is the oldest */
+	long long oldest_queued_us; /* monotonic time the oldest waiting record came */
+	bool stopping;
+	long long stop_deadline_us;
+	bool warned_full;
+	struct usage_writer_stats stats;
+};
+
+/* Logs a record that will not reach the database, with every number an
+ * operator needs to replay it. A usage record holds no secret. */
+static void log_unrecorded(const struct usage_record *r, const char *why)
+{
+	log_error("usage NOT RECORDED (%s): request=%s app=%s key=%lld endpoint=%s "
+	          "model=%s billed=%s generation=%s prompt=%lld completion=%lld "
+	          "cost_units=%lld source=%s byok=%d status=%d streamed=%d aborted=%d "
+	          "reservation=%lld period=%lld",
+	          why, r->request_id, r->app_id, r->key_id, r->endpoint, r->model_requested,
+	          r->model_billed, r->generation_id, r->prompt_tokens, r->completion_tokens,
+	          (long long)r->cost, cost_source_name(r->cost_source), r->is_byok, r->status,
+	          r->streamed, r->aborted, r->reservation_id, r->period_id);
+}
+
+/* Writes batch[0..n) in one transaction. Returns AIGW_OK when every record
+ * is settled one way or another (written, already there, or refused and
+ * logged), else the database's error: the caller keeps them all. */
+static aigw_rc write_batch(struct usage_writer *w, struct usage_record *batch, size_t n,
+                           char *err)
+{
+	enum usage_outcome outcome[USAGE_BATCH_MAX];
+	aigw_rc rc = db_usage_record_batch(w->db, batch, n, outcome, err);
+
+	if (rc != AIGW_OK && rc != AIGW_EDB) {
+		/* One record fails after its row went in: one by one, so that it
+		 * alone is refused and the batch does not come back forever. */
+		for (size_t i = 0; i < n && rc != AIGW_EDB; i++) {
+			rc = db_usage_record(w->db, &batch[i], err);
+			outcome[i] = rc == AIGW_OK ? USAGE_RECORDED
+			             : rc == AIGW_EEXIST ? USAGE_DUPLICATE : USAGE_REFUSED;
+		}
+		if (rc != AIGW_EDB)
+			rc = AIGW_OK;
+	}
+	if (rc != AIGW_OK)
+		return rc;
+	pthread_mutex_lock(&w->mu);
+	for (size_t i = 0; i < n; i++) {
+		switch (outcome[i]) {
+		case USAGE_RECORDED:
+			w->stats.written++;
+			break;
+		case USAGE_DUPLICATE:
+			w->stats.duplicates++;
+			break;
+		default:
+			w->stats.refused++;
+			break;
+		}
+	}
+	w->stats.batches++;
+	pthread_mutex_unlock(&w->mu);
+	for (size_t i = 0; i < n; i++)
+		if (outcome[i] != USAGE_RECORDED && outcome[i] != USAGE_DUPLICATE)
+			log_unrecorded(&batch[i], "refused by the database");
+	return AIGW_OK;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+static int flush_ms(const struct usage_writer *w)
+{
+	return w->conf && w->conf->usage_flush_ms > 0 ? w->conf->usage_flush_ms
+	                                              : FLUSH_FALLBACK_MS;
+}
+
+/* Under w->mu: waits until a batch is due (full, old enough, or stopping). */
+static void wait_for_batch(struct usage_writer *w)
+{
+	for (;;) {
+		long long now = clock_us(), due;
+		struct timespec until;
+
+		if (w->count >= USAGE_BATCH_MAX || (w->stopping && w->count > 0))
+			return;
+		if (w->count == 0) {
+			if (w->stopping)
+				return;
+			pthread_cond_wait(&w->work, &w->mu);
+			continue;
+		}
+		due = w->oldest_queued_us + (long long)flush_ms(w) * 1000;
+		if (now >= due)
+			return;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += (long)(due - now) * 1000L;
+		while (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&w->work, &w->mu, &until);
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct usage_writer *w = arg;
+	struct usage_record *batch = xcalloc(USAGE_BATCH_MAX, sizeof(*batch));
+	char err[AIGW_ERRLEN];
+	int backoff = BACKOFF_MIN_MS;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		size_t n;
+		aigw_rc rc;
+
+		wait_for_batch(w);
+		if (w->count == 0 && w->stopping)
+			break;
+		n = w->count < USAGE_BATCH_MAX ? w->count : USAGE_BATCH_MAX;
+		for (size_t i = 0; i < n; i++)
+			batch[i] = w->ring[(w->head + i) % USAGE_QUEUE_MAX];
+		pthread_mutex_unlock(&w->mu);
+
+		rc = write_batch(w, batch, n, err);
+
+		pthread_mutex_lock(&w->mu);
+		if (rc == AIGW_OK) {
+			/* Only now do the records leave the queue. */
+			w->head = (w->head + n) % USAGE_QUEUE_MAX;
+			w->count -= n;
+			w->oldest_queued_us = clock_us();
+			pthread_cond_broadcast(&w->room);
+			backoff = BACKOFF_MIN_MS;
+			continue;
+		}
+		w->stats.failed_batches++;
+		if (w->stopping && clock_us() >= w->stop_deadline_us)
+			break;
+		log_warn("usage: %zu records wait for the database (%s); trying again in %d ms",
+		         w->count, err, backoff);
+		pthread_mutex_unlock(&w->mu);
+		sleep_ms(backoff);
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+		pthread_mutex_lock(&w->mu);
+	}
+	/* What is left could not be written before the stop deadline. */
+	for (size_t i = 0; i < w->count; i++)
+		log_unrecorded(&w->ring[(w->head + i) % USAGE_QUEUE_MAX],
+		               "the database was unavailable until the process stopped");
+	w->count = 0;
+	pthread_cond_broadcast(&w->room);
+	pthread_mutex_unlock(&w->mu);
+	free(batch);
+	return NULL;
+}
+
+struct usage_writer *usage_writer_start(const struct aigw_conf *conf, struct db_pool *pool)
+{
+	struct usage_writer *w = xcalloc(1, sizeof(*w));
+
+	w->conf = conf;
+	w->db = db_new_pooled(pool);
+	w->ring = xcalloc(USAGE_QUEUE_MAX, sizeof(*w->ring));
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->room, NULL);
+	if (pthread_create(&w->tid, NULL, writer_main, w) != 0) {
+		log_error("usage: cannot start the writer thread");
+		pthread_cond_destroy(&w->room);
+		pthread_cond_destroy(&w->work);
+		pthread_mutex_destroy(&w->mu);
+		free(w->ring);
+		db_free(w->db);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void usage_writer_submit(struct usage_writer *w, const struct usage_record *rec)
+{
+	pthread_mutex_lock(&w->mu);
+	while (w->count >= USAGE_QUEUE_MAX && !w->stopping) {
+		if (!w->warned_full) {
+			log_warn("usage: %d records queued for the database: requests wait for room",
+			         USAGE_QUEUE_MAX);
+			w->warned_full = true;
+		}
+		pthread_cond_wait(&w->room, &w->mu);
+	}
+	if (w->count >= USAGE_QUEUE_MAX) {
+		/* stopping, and the writer gave up: nothing can take it */
+		pthread_mutex_unlock(&w->mu);
+		log_unrecorded(rec, "submitted after the writer stopped");
+		return;
+	}
+	if (w->count == 0)
+		w->oldest_queued_us = clock_us();
+	w->ring[(w->head + w->count) % USAGE_QUEUE_MAX] = *rec;
+	w->count++;
+	w->stats.submitted++;
+	if (w->count < USAGE_QUEUE_MAX / 2)
+		w->warned_full = false;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void usage_writer_stop(struct usage_writer *w, int wait_ms)
+{
+	if (!w)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stopping = true;
+	w->stop_deadline_us = clock_us() + (long long)wait_ms * 1000;
+	pthread_cond_broadcast(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->tid, NULL);
+	pthread_cond_destroy(&w->room);
+	pthread_cond_destroy(&w->work);
+	pthread_mutex_destroy(&w->mu);
+	free(w->ring);
+	db_free(w->db);
+	free(w);
+}
+
+void usage_writer_stats(struct usage_writer *w, struct usage_writer_stats *out)
+{
+	pthread_mutex_lock(&w->mu);
+	*out = w->stats;
+	out->queued = w->count;
+	pthread_mutex_unlock(&w->mu);
+}
