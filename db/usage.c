@@ -188,15 +188,15 @@ static aigw_rc rollup(struct db *db, const char *sql, const char *request_id, ch
 	return rc;
 }
 
-/* The transaction body: the row, both rollups, the settlement. */
-static aigw_rc usage_body(struct db *db, void *arg, char *err)
+/* The record's row: the first statement of its transaction, the only one
+ * that can meet a duplicate (AIGW_EEXIST), an unknown app (AIGW_ENOTFOUND)
+ * or a value the table refuses (AIGW_EINVAL). */
+static aigw_rc insert_row(struct db *db, const struct usage_record *u, const char *cost,
+                          char *err)
 {
-	const struct usage_record *u = arg;
-	char cost[MONEY_TEXT_LEN];
 	struct q q;
 	aigw_rc rc;
 
-	money_to_decimal(u->cost, cost);
 	q_init(&q, db, SQL_USAGE_INSERT);
 	q_in_str(&q, u->request_id);
 	q_in_str(&q, u->app_id);
@@ -224,15 +224,34 @@ static aigw_rc usage_body(struct db *db, void *arg, char *err)
 		aigw_fail(err, rc, "usage of request %.40s is already recorded", u->request_id);
 	else if (rc == AIGW_ENOTFOUND)
 		aigw_fail(err, rc, "usage: no app '%.64s'", u->app_id);
-	if (rc != AIGW_OK)
-		return rc;
+	return rc;
+}
 
-	rc = rollup(db, SQL_USAGE_ROLLUP, u->request_id, err);
+/* What follows the row: both rollups and the settlement. */
+static aigw_rc apply_row(struct db *db, const struct usage_record *u, const char *cost,
+                         char *err)
+{
+	aigw_rc rc = rollup(db, SQL_USAGE_ROLLUP, u->request_id, err);
+
 	if (rc == AIGW_OK)
 		rc = rollup(db, SQL_USAGE_ROLLUP_MONTHLY, u->request_id, err);
 	if (rc != AIGW_OK)
 		return rc;
 	return usage_settle(db, u, cost, err);
+}
+
+/* The transaction body of one record. */
+static aigw_rc usage_body(struct db *db, void *arg, char *err)
+{
+	const struct usage_record *u = arg;
+	char cost[MONEY_TEXT_LEN];
+	aigw_rc rc;
+
+	money_to_decimal(u->cost, cost);
+	rc = insert_row(db, u, cost, err);
+	if (rc != AIGW_OK)
+		return rc;
+	return apply_row(db, u, cost, err);
 }
 
 /* The batch being written, in the order of application. */
@@ -275,26 +294,26 @@ static aigw_rc batch_body(struct db *db, void *arg, char *err)
 	struct batch *b = arg;
 
 	for (size_t k = 0; k < b->n; k++) {
-		size_t i = b->order[k];
+		const struct usage_record *u = &b->recs[b->order[k]];
+		enum usage_outcome *out = &b->outcome[b->order[k]];
+		char cost[MONEY_TEXT_LEN];
 		aigw_rc rc;
 
-		if (b->outcome[i] == USAGE_REFUSED && usage_check(&b->recs[i], err) != AIGW_OK)
+		if (*out == USAGE_REFUSED && usage_check(u, err) != AIGW_OK)
 			continue; /* refused before the transaction */
-		/* Only the INSERT, the record's first statement, can meet a
-		 * duplicate or a missing app; a failed statement undoes only
-		 * itself, so the batch goes on without it. */
-		rc = usage_body(db, (void *)&b->recs[i], err);
-		if (rc == AIGW_EEXIST) {
-			b->outcome[i] = USAGE_DUPLICATE;
+		money_to_decimal(u->cost, cost);
+		/* A failed statement undoes only itself: the batch goes on
+		 * without the record. */
+		rc = insert_row(db, u, cost, err);
+		if (rc == AIGW_EEXIST || rc == AIGW_ENOTFOUND || rc == AIGW_EINVAL) {
+			*out = rc == AIGW_EEXIST ? USAGE_DUPLICATE : USAGE_REFUSED;
 			continue;
 		}
-		if (rc == AIGW_ENOTFOUND) {
-			b->outcome[i] = USAGE_REFUSED;
-			continue;
-		}
+		if (rc == AIGW_OK)
+			rc = apply_row(db, u, cost, err);
 		if (rc != AIGW_OK)
 			return rc;
-		b->outcome[i] = USAGE_RECORDED;
+		*out = USAGE_RECORDED;
 	}
 	return AIGW_OK;
 }

@@ -99,7 +99,8 @@ tests_unit_test_credits_live_LDADD = $(DB_LIBS)
 HANDLERS_UNIT_TESTS = \
 	tests/unit/test_dispatch \
 	tests/unit/test_models_handler \
-	tests/unit/test_usage_query
+	tests/unit/test_usage_query \
+	tests/unit/test_app_cache_live
 check_PROGRAMS += $(HANDLERS_UNIT_TESTS)
 TESTS += $(HANDLERS_UNIT_TESTS)
 tests_unit_test_dispatch_SOURCES = tests/unit/test_dispatch.c tests/unit/check.h tests/unit/memsink.c tests/unit/memsink.h
@@ -108,5 +109,7 @@ tests_unit_test_models_handler_SOURCES = tests/unit/test_models_handler.c tests/
 tests_unit_test_models_handler_LDADD = $(HANDLERS_LIBS)
 tests_unit_test_usage_query_SOURCES = tests/unit/test_usage_query.c tests/unit/check.h
 tests_unit_test_usage_query_LDADD = $(HANDLERS_LIBS)
+tests_unit_test_app_cache_live_SOURCES = tests/unit/test_app_cache_live.c tests/unit/check.h
+tests_unit_test_app_cache_live_LDADD = $(HANDLERS_LIBS)
 tests_unit_test_models_live_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DSIM_MODELS_JSON='"$(abs_top_srcdir)/tests/sim/models.json"'
