@@ -8,6 +8,7 @@ libaigw_db_a_SOURCES = \
 	db/stmt.c db/stmt.h \
 	db/migrate.c db/migrate.h \
 	db/apps.c db/apps.h \
+	db/app_changes.c db/app_changes.h \
 	db/api_keys.c db/api_keys.h \
 	db/ai_config.c db/ai_config.h \
 	db/models.c db/models.h \
