@@ -14,4 +14,5 @@ libaigw_db_a_SOURCES = \
 	db/models.c db/models.h \
 	db/credits.c db/credits.h \
 	db/usage.c db/usage.h \
+	db/usage_tx.c db/usage_tx.h \
 	db/usage_report.c db/usage_report.h
