@@ -5,7 +5,7 @@
  * together pass the allowance.
  *
  * Lock order, the same in every transaction that touches credits (here, in
- * usage.c's settlement and in apps.c's plan change): the apps row (shared,
+ * usage_tx.c's settlement and in apps.c's plan change): the apps row (shared,
  * or exclusive for a plan change), then the billing_periods row, then
  * credit_reservations rows. Deadlocks left over are retried whole. */
 #include "config.h"

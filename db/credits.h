@@ -51,8 +51,8 @@ aigw_rc db_credits_reserve(struct db *db, const char *app_id, const char *reques
  * upstream). Settling a reservation happens in db_usage_record. */
 aigw_rc db_credits_release(struct db *db, const struct reservation *r, char *err);
 
-/* --- inside db/ only: the settlement steps db_usage_record runs in its own
- * transaction (lock the period row first, as every credits transaction). */
+/* --- inside db/ only: the steps of a release (lock the period row first, as
+ * every credits transaction does). */
 
 /* SELECT ... FOR UPDATE of the period row. AIGW_ENOTFOUND: no such period. */
 aigw_rc db_period_lock(struct db *db, long long period_id, char *err);

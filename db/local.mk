@@ -8,10 +8,11 @@ libaigw_db_a_SOURCES = \
 	db/stmt.c db/stmt.h \
 	db/migrate.c db/migrate.h \
 	db/apps.c db/apps.h \
+	db/app_changes.c db/app_changes.h \
 	db/api_keys.c db/api_keys.h \
 	db/ai_config.c db/ai_config.h \
 	db/models.c db/models.h \
 	db/credits.c db/credits.h \
 	db/usage.c db/usage.h \
-	db/usage_report.c db/usage_report.h \
-	db/app_changes.c db/app_changes.h
+	db/usage_tx.c db/usage_tx.h \
+	db/usage_report.c db/usage_report.h

@@ -70,8 +70,9 @@ static aigw_rc run_sql(MYSQL *m, const char *what, const char *text, char *err)
 			goto fail;
 	}
 fail:
-	hint = denied(mysql_errno(m)) ? " (migrations need DDL rights: CREATE, ALTER, DROP, INDEX)"
-	                              : "";
+	hint = denied(mysql_errno(m))
+	               ? " (migrations need DDL rights: CREATE, ALTER, DROP, INDEX, TRIGGER)"
+	               : "";
 	return aigw_fail(err, AIGW_EDB, "%s: statement %d failed (%u): %s%s", what, n,
 	                 mysql_errno(m), mysql_error(m), hint);
 }

@@ -1,16 +1,23 @@
 /* The usage table (one row per proxied request) and its per app/day/model
- * rollup, written together in one transaction. Money is in integer units of
- * 1e-10 USD (DECIMAL(20,10) in the database), never a double. */
+ * and per app/month/model rollups, written together with the billing
+ * settlement in one transaction, for one request or a batch of them. Money
+ * is in integer units of 1e-10 USD (DECIMAL(20,10) in the database), never a
+ * double. */
 #ifndef AIGW_DB_USAGE_H
 #define AIGW_DB_USAGE_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <stddef.h>
+
 #include "error.h"
 #include "money.h" /* MONEY_UNITS_PER_USD, money_to_decimal */
 
 struct db;
+
+/* Most records db_usage_record_batch takes in one call (one transaction). */
+#define DB_USAGE_BATCH_MAX 256
 
 enum cost_source {
 	COST_NONE = 0,   /* nothing known (request failed before the upstream billed) */
@@ -48,30 +55,42 @@ struct usage_record {
 
 /* "none", "upstream", "generation", "estimate" (the cost_source column). */
 const char *cost_source_name(enum cost_source s);
-/* Inserts the row and upserts the daily rollup in one transaction (retried
- * on a deadlock); u is borrowed. Empty model and generation strings, a key_id
- * <= 0 and a ttft_us <= 0 are stored as NULL. The rollup's day is the UTC
- * date of the row's created_at, its model model_billed, else model_requested.
- * Must be called outside a transaction. AIGW_EEXIST: this request_id was
- * recorded already (nothing changed); AIGW_EINVAL: a bad value (unknown
- * endpoint, negative count or cost); AIGW_ENOTFOUND: unknown app; AIGW_EDB. */
+/* Inserts the row, upserts its daily and monthly rollups and settles its
+ * reservation and cost in one transaction (retried on a deadlock): a batch
+ * of one (db_usage_record_batch); u is borrowed. Empty model and generation
+ * strings, a key_id <= 0 and a ttft_us <= 0 are stored as NULL. The rollup's
+ * day is the UTC date of the row's created_at, its model model_billed, else
+ * model_requested. Must be called outside a transaction. AIGW_EEXIST: this
+ * request_id was recorded already (nothing changed); AIGW_EINVAL: a bad
+ * value (unknown endpoint, negative count or cost, HTTP status outside
+ * 100..599, text that is not UTF-8, no such billing period); AIGW_ENOTFOUND:
+ * unknown app; AIGW_EDB; AIGW_ERETRY. */
 aigw_rc db_usage_record(struct db *db, const struct usage_record *u, char *err);
 
+/* What became of one record of a batch. */
 enum usage_outcome {
-	USAGE_RECORDED = 0, /* written now */
-	USAGE_DUPLICATE,    /* its request_id was recorded already: nothing changed */
-	USAGE_REFUSED       /* invalid (a bad value, an unknown app): never will be */
+	USAGE_RECORDED = 0, /* written now, with its rollups and settlement */
+	USAGE_DUPLICATE,    /* its request_id was recorded already (by an earlier
+	                     * call, or earlier in this batch): nothing changed */
+	USAGE_INVALID,      /* refused, nothing written: a bad value (as
+	                     * db_usage_record's AIGW_EINVAL) or no such period */
+	USAGE_UNKNOWN_APP   /* refused, nothing written: no such app */
 };
 
-/* Writes recs[0..n) as db_usage_record does, all in ONE transaction (one
- * commit for the batch), and says per record what happened in outcome[i].
- * Records are applied in the order of their billing periods, so that
- * concurrent batches lock the period rows in the same order. A duplicate or
- * refused record does not stop the others. Returns AIGW_OK when every
- * outcome is set; otherwise nothing was written (the transaction rolled
- * back) and the error says why: AIGW_EDB (database unavailable: try again
- * later) or another code for a failure of one record after its row was
- * inserted (write the records one by one to find it). */
+/* Records recs[0..n) (borrowed; n <= DB_USAGE_BATCH_MAX) as db_usage_record
+ * would one by one, in one transaction of a few statements whatever n, and
+ * sets outcome[i] (n entries, the caller's) for each. A refused record does
+ * not hold back the others; each refusal is logged with its reason. It is
+ * idempotent by request_id: a batch applied again (say after a commit whose
+ * answer was lost) changes nothing and reports USAGE_DUPLICATE.
+ * Returns AIGW_OK when every record has its outcome. Otherwise (AIGW_EDB:
+ * the database is unavailable; AIGW_ERETRY: lock conflicts outlasted
+ * db_tx_run's retries) the outcomes are not to be trusted and the caller
+ * keeps the records to apply them again later: some may have been
+ * committed (a batch that meets a value the database refuses is applied in
+ * halves, each its own transaction) and will come back USAGE_DUPLICATE.
+ * AIGW_EINVAL: n is 0 or above the maximum (nothing done). Must be called
+ * outside a transaction. */
 aigw_rc db_usage_record_batch(struct db *db, const struct usage_record *recs, size_t n,
                               enum usage_outcome *outcome, char *err);
 

@@ -17,6 +17,8 @@
 #include "db.h"
 #include "log.h"
 
+_Static_assert(USAGE_BATCH_MAX <= DB_USAGE_BATCH_MAX, "a batch the store cannot take");
+
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define FLUSH_FALLBACK_MS 10
@@ -60,17 +62,7 @@ static aigw_rc write_batch(struct usage_writer *w, struct usage_record *batch, s
 	enum usage_outcome outcome[USAGE_BATCH_MAX];
 	aigw_rc rc = db_usage_record_batch(w->db, batch, n, outcome, err);
 
-	if (rc != AIGW_OK && rc != AIGW_EDB) {
-		/* One record fails after its row went in: one by one, so that it
-		 * alone is refused and the batch does not come back forever. */
-		for (size_t i = 0; i < n && rc != AIGW_EDB; i++) {
-			rc = db_usage_record(w->db, &batch[i], err);
-			outcome[i] = rc == AIGW_OK ? USAGE_RECORDED
-			             : rc == AIGW_EEXIST ? USAGE_DUPLICATE : USAGE_REFUSED;
-		}
-		if (rc != AIGW_EDB)
-			rc = AIGW_OK;
-	}
+	/* AIGW_EDB, AIGW_ERETRY: nothing was written; the records stay. */
 	if (rc != AIGW_OK)
 		return rc;
 	pthread_mutex_lock(&w->mu);

@@ -83,7 +83,9 @@ DB_UNIT_TESTS = \
 	tests/unit/test_db_live \
 	tests/unit/test_models_live \
 	tests/unit/test_usage_live \
-	tests/unit/test_credits_live
+	tests/unit/test_usage_batch_live \
+	tests/unit/test_credits_live \
+	tests/unit/test_app_changes_live
 check_PROGRAMS += $(DB_UNIT_TESTS)
 TESTS += $(DB_UNIT_TESTS)
 tests_unit_test_db_live_SOURCES = tests/unit/test_db_live.c tests/unit/check.h
@@ -92,6 +94,10 @@ tests_unit_test_models_live_SOURCES = tests/unit/test_models_live.c tests/unit/c
 tests_unit_test_models_live_LDADD = $(DB_LIBS)
 tests_unit_test_usage_live_SOURCES = tests/unit/test_usage_live.c tests/unit/check.h
 tests_unit_test_usage_live_LDADD = $(DB_LIBS)
+tests_unit_test_usage_batch_live_SOURCES = tests/unit/test_usage_batch_live.c tests/unit/check.h
+tests_unit_test_usage_batch_live_LDADD = $(DB_LIBS)
+tests_unit_test_app_changes_live_SOURCES = tests/unit/test_app_changes_live.c tests/unit/check.h
+tests_unit_test_app_changes_live_LDADD = $(DB_LIBS)
 tests_unit_test_credits_live_SOURCES = tests/unit/test_credits_live.c tests/unit/check.h
 tests_unit_test_credits_live_LDADD = $(DB_LIBS)
 

@@ -120,7 +120,8 @@ db_password_of() {
 #   aigw         what aigw.fcgi uses: SELECT, INSERT, UPDATE, DELETE only
 #                (no statement of the gateway needs more); whatever an older
 #                stack granted beyond that is taken back.
-#   aigw_admin   the schema's owner, for aigw-admin: migrations are DDL.
+#   aigw_admin   the schema's owner, for aigw-admin: migrations are DDL and
+#                create triggers (TRIGGER), which then run as this account.
 #   aigw_reader  for DBAs: SELECT on what carries no secret (db_reader_grants,
 #                after the migrations made the tables).
 db_provision() {
@@ -164,6 +165,7 @@ GRANT SELECT ON $d.credit_reservations TO $r;
 GRANT SELECT ON $d.plans TO $r;
 GRANT SELECT ON $d.apps TO $r;
 GRANT SELECT ON $d.app_plan_changes TO $r;
+GRANT SELECT ON $d.app_changes TO $r;
 GRANT SELECT ON $d.models TO $r;
 GRANT SELECT ON $d.models_list_meta TO $r;
 GRANT SELECT ON $d.schema_migrations TO $r;

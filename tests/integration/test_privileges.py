@@ -139,6 +139,31 @@ class RuntimeAccountTest(gw.GatewayTest):
                 rc, _, errno = as_runtime(sql)
                 self.assertEqual((rc != 0, errno), (True, ER_TABLEACCESS_DENIED), sql)
 
+    def test_runtime_account_cannot_create_triggers(self):
+        rc, _, errno = as_runtime(
+            "CREATE TRIGGER t_priv_probe BEFORE INSERT ON app_changes FOR EACH ROW "
+            "SET NEW.changed_at = NEW.changed_at")
+        self.assertEqual((rc != 0, errno), (True, ER_TABLEACCESS_DENIED))
+
+    def test_runtime_writes_fire_the_admin_triggers(self):
+        # The change feed's triggers were made by the migrations, as the
+        # schema owner, and run with its rights: the runtime account's own
+        # writes stamp the app without any right beyond data.
+        rows = gw.db_query("SELECT DEFINER AS definer, EVENT_OBJECT_TABLE AS tbl "
+                           "FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = '%s'"
+                           % gw.env("AIGW_DB_NAME"))
+        self.assertEqual({r["tbl"] for r in rows}, {"apps", "api_keys", "ai_config", "plans"})
+        runtime = gw.conf_values().get("db_user", "aigw")
+        for r in rows:
+            self.assertNotEqual(r["definer"].split("@")[0], runtime, r)
+        app_id = gw.create_app()
+        rc, _, errno = as_runtime("UPDATE apps SET name = name WHERE id = '%s'" % app_id)
+        self.assertEqual((rc, errno), (0, None))
+        rc, out, errno = as_runtime(
+            "SELECT changed_at >= UTC_TIMESTAMP(6) - INTERVAL 60 SECOND FROM app_changes "
+            "WHERE app_id = '%s'" % app_id)
+        self.assertEqual((rc, errno, out.strip()), (0, None, "1"))
+
     def test_runtime_account_still_works(self):
         rc, out, errno = as_runtime("SELECT COUNT(*) FROM apps")
         self.assertEqual((rc, errno), (0, None))
@@ -162,7 +187,7 @@ class ReaderAccountTest(gw.GatewayTest):
     def test_reader_reads_views_and_usage_tables(self):
         for table in ("v_spend_per_app_period", "v_spend_per_model_day", "v_top_apps",
                       "usage_requests", "usage_daily", "usage_monthly", "billing_periods",
-                      "apps", "plans"):
+                      "apps", "plans", "app_changes"):
             with self.subTest(table=table):
                 rc, out, errno = as_reader("SELECT COUNT(*) FROM %s" % table)
                 self.assertEqual((rc, errno), (0, None), table)

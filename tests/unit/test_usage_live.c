@@ -51,8 +51,6 @@ static const char SQL_IN_STEP[] =
         "OR d.cost <> s.cost";
 static const char SQL_DAILY_ROWS[] = "SELECT COUNT(*) FROM usage_daily WHERE app_id = ?";
 static const char SQL_CONN_ID[] = "SELECT CONNECTION_ID()";
-static const char SQL_STATUS[] =
-        "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = ?";
 static const char SQL_KILL[] = "KILL CONNECTION ?";
 
 struct daily {
@@ -293,87 +291,6 @@ static void test_bad_values_rejected(void)
 	CHECK_INT(one_int(SQL_DAILY_ROWS, app_id), rows); /* nothing half-written */
 }
 
-static long long global_status(const char *name)
-{
-	char err[AIGW_ERRLEN], value[32] = "";
-	struct q q;
-
-	q_init(&q, db, SQL_STATUS);
-	q_in_str(&q, name);
-	q_out_str(&q, value, sizeof value, NULL);
-	if (q_one(&q, err) != AIGW_OK)
-		value[0] = '\0';
-	q_end(&q);
-	return value[0] ? atoll(value) : -1;
-}
-
-/* One transaction for a batch; a duplicate, an unknown app and a value the
- * table refuses do not stop the others; the same batch again changes
- * nothing. */
-static void test_batch_outcomes_and_idempotence(void)
-{
-	char err[AIGW_ERRLEN];
-	struct usage_record recs[10];
-	enum usage_outcome out[10];
-	struct daily before, mid, after;
-	const char *m = "m/batch";
-	long long commits;
-
-	for (int i = 0; i < 10; i++)
-		record_init(&recs[i], m);
-	CHECK_INT(db_usage_record(db, &recs[6], err), AIGW_OK); /* recorded before */
-	snprintf(recs[7].app_id, sizeof recs[7].app_id, "t_no_such_app");
-	recs[8].status = 0;         /* the CHECK constraint */
-	recs[9].endpoint = "images"; /* refused before the transaction */
-	CHECK(daily_get(m, false, &before));
-	commits = global_status("Com_commit");
-	CHECK_INT(db_usage_record_batch(db, recs, 10, out, err), AIGW_OK);
-	CHECK(global_status("Com_commit") - commits <= 2); /* ours, one */
-	for (int i = 0; i < 6; i++)
-		CHECK_INT(out[i], USAGE_RECORDED);
-	CHECK_INT(out[6], USAGE_DUPLICATE);
-	CHECK_INT(out[7], USAGE_REFUSED);
-	CHECK_INT(out[8], USAGE_REFUSED);
-	CHECK_INT(out[9], USAGE_REFUSED);
-	CHECK(daily_get(m, false, &mid));
-	CHECK_INT(mid.requests, before.requests + 6);
-	CHECK_INT(db_usage_record_batch(db, recs, 10, out, err), AIGW_OK);
-	for (int i = 0; i < 7; i++)
-		CHECK_INT(out[i], USAGE_DUPLICATE);
-	CHECK(daily_get(m, false, &after));
-	CHECK_INT(after.requests, mid.requests);
-	CHECK_STR(after.cost, mid.cost);
-	CHECK_INT(one_int(SQL_IN_STEP, app_id), 0);
-}
-
-/* The figures of the closing note: statements and commits per request,
- * one by one against in batches of 64 (server counters, this session
- * alone when nothing else runs). */
-static void test_batch_statements_per_request(void)
-{
-	char err[AIGW_ERRLEN];
-	struct usage_record recs[64];
-	enum usage_outcome out[64];
-	long long q0, c0, q1, c1, q2, c2;
-
-	for (int i = 0; i < 64; i++)
-		record_init(&recs[i], "m/count");
-	q0 = global_status("Questions");
-	c0 = global_status("Com_commit");
-	for (int i = 0; i < 32; i++)
-		CHECK_INT(db_usage_record(db, &recs[i], err), AIGW_OK);
-	q1 = global_status("Questions");
-	c1 = global_status("Com_commit");
-	CHECK_INT(db_usage_record_batch(db, recs + 32, 32, out, err), AIGW_OK);
-	q2 = global_status("Questions");
-	c2 = global_status("Com_commit");
-	printf("# usage rows one by one: %.2f statements, %.2f commits per row; in a batch of 32: "
-	       "%.2f statements, %.3f commits per row\n",
-	       (double)(q1 - q0 - 2) / 32, (double)(c1 - c0) / 32, (double)(q2 - q1 - 2) / 32,
-	       (double)(c2 - c1) / 32);
-	CHECK(c2 - c1 < c1 - c0);
-}
-
 static void *writer(void *arg)
 {
 	struct db *mine = db_new(&conf);
@@ -469,8 +386,6 @@ int main(void)
 	RUN(test_concurrent_writers_in_step);
 	RUN(test_records_after_connection_killed);
 	RUN(test_rollup_equals_rows);
-	RUN(test_batch_outcomes_and_idempotence);
-	RUN(test_batch_statements_per_request);
 
 	db_free(db);
 	conf_free(&conf);
