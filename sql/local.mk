@@ -12,7 +12,8 @@ MIGRATIONS = \
 	sql/007_billing.sql \
 	sql/008_views.sql \
 	sql/009_usage_monthly.sql \
-	sql/010_models_list_meta.sql
+	sql/010_models_list_meta.sql \
+	sql/012_request_limits.sql
 
 EXTRA_DIST += $(MIGRATIONS) sql/embed.sh
 nodist_libaigw_db_a_SOURCES = sql/migrations_embedded.c
