@@ -26,10 +26,14 @@ static const char USAGE[] =
         "  app list                      list the apps\n"
         "  app show ID                   show one app\n"
         "  app set-plan ID PLAN          move an app to another plan\n"
-        "  key create --app ID [--role client|admin] [--name NAME]\n"
-        "                                create an API key (default role client);\n"
-        "                                prints the token, which is shown only once\n"
+        "  app limits ID [--max-in-flight N|none] [--rpm N|none]\n"
+        "                                set (or show) the app's requests in flight at\n"
+        "                                once and requests per minute; none: unlimited\n"
+        "  key create --app ID [--role client|admin] [--name NAME] [--rpm N]\n"
+        "                                create an API key (default role client, no\n"
+        "                                rpm limit); prints the token, shown only once\n"
         "  key list --app ID             list an app's keys\n"
+        "  key limit KEY_ID --rpm N|none set a key's requests per minute\n"
         "  key revoke KEY_ID             revoke a key; it stops working at once\n"
         "  keyring rotate                add a new keyring key and re-seal every BYOK\n"
         "                                key under it (restart aigw.fcgi afterwards)\n"
@@ -198,6 +202,31 @@ void admin_time(const char *t, char out[ADMIN_TIME_LEN])
 		return;
 	}
 	snprintf(out, ADMIN_TIME_LEN, "%.10sT%.26sZ", t, t + 11);
+}
+
+int admin_limit_arg(const char *opt, const char *s, int max, int *out)
+{
+	char *end = NULL;
+	long long v;
+
+	if (strcmp(s, "none") == 0) {
+		*out = 0;
+		return ADMIN_OK;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v < 1 || v > max)
+		return admin_usage_error("%s must be a number from 1 to %d, or none", opt, max);
+	*out = (int)v;
+	return ADMIN_OK;
+}
+
+void admin_limit_str(int v, char out[16])
+{
+	if (v > 0)
+		snprintf(out, 16, "%d", v);
+	else
+		snprintf(out, 16, "none");
 }
 
 int admin_print_line(const char *s)

@@ -59,6 +59,11 @@ bool admin_text_ok(const char *s, size_t max);
 /* A database time "YYYY-MM-DD HH:MM:SS.ffffff" as ISO-8601 UTC
  * "YYYY-MM-DDTHH:MM:SS.ffffffZ"; "-" when empty. */
 void admin_time(const char *db_time, char out[ADMIN_TIME_LEN]);
+/* A limit option's value: "none" (*out = 0) or an integer from 1 to max.
+ * ADMIN_OK, or ADMIN_USAGE (reported, naming opt). */
+int admin_limit_arg(const char *opt, const char *s, int max, int *out);
+/* A limit for display: the number, or "none" for 0 (unlimited). */
+void admin_limit_str(int v, char out[16]);
 /* Writes all of s then "\n" to stdout; ADMIN_OK or ADMIN_ERR (reported). */
 int admin_print_line(const char *s);
 

@@ -1,5 +1,6 @@
-/* aigw-admin app create|list|show|set-plan: the tenants and their plans.
- * `app create` prints only the new id, so scripts can capture it. */
+/* aigw-admin app create|list|show|set-plan|limits: the tenants, their plans
+ * and their request limits. `app create` prints only the new id, so scripts
+ * can capture it. */
 #include "config.h"
 #include "admin.h"
 
@@ -8,8 +9,10 @@
 
 #include <sodium.h>
 
+#include "ai_config.h"
 #include "api_keys.h"
 #include "apps.h"
+#include "config_rules.h"
 #include "db.h"
 
 static const char *const PLANS[] = {"free", "pro", "enterprise"};
@@ -132,10 +135,21 @@ static int count_active(const struct api_key *k, void *arg)
 	return 0;
 }
 
+/* The "key: value" lines of an app's request limits. */
+static void print_limits(const struct ai_config *c)
+{
+	char in_flight[16], rpm[16];
+
+	admin_limit_str(c->max_concurrent_requests, in_flight);
+	admin_limit_str(c->requests_per_minute, rpm);
+	printf("max_in_flight: %s\nrpm: %s\n", in_flight, rpm);
+}
+
 static int app_show(struct admin *a, int argc, char **argv)
 {
 	const char *id = NULL;
 	char err[AIGW_ERRLEN], created[ADMIN_TIME_LEN];
+	struct ai_config cfg;
 	long long keys = 0;
 	struct app app;
 	aigw_rc rc;
@@ -150,16 +164,23 @@ static int app_show(struct admin *a, int argc, char **argv)
 	r = admin_open(a);
 	if (r != ADMIN_OK)
 		return r;
+	memset(&cfg, 0, sizeof cfg);
 	rc = db_app_get(a->db, id, &app, err);
 	if (rc == AIGW_ENOTFOUND)
 		return admin_error("no app '%s'", id);
 	if (rc == AIGW_OK)
 		rc = db_key_list(a->db, id, count_active, &keys, err);
-	if (rc != AIGW_OK)
+	if (rc == AIGW_OK)
+		rc = db_ai_config_get(a->db, id, false, &cfg, err);
+	if (rc != AIGW_OK) {
+		ai_config_free(&cfg);
 		return admin_error("%s", err);
+	}
 	admin_time(app.created_at, created);
 	printf("id: %s\nname: %s\nplan: %s\ncreated_at: %s\nkeys: %lld\n", app.id, app.name,
 	       app.plan, created, keys);
+	print_limits(&cfg);
+	ai_config_free(&cfg);
 	if (fflush(stdout) != 0)
 		return admin_error("cannot write to stdout");
 	return ADMIN_OK;
@@ -194,12 +215,82 @@ static int app_set_plan(struct admin *a, int argc, char **argv)
 	return ADMIN_OK;
 }
 
+struct limits_edit {
+	const char *in_flight, *rpm; /* the options given, or NULL */
+	int max_in_flight, per_minute;
+};
+
+/* Inside the store's transaction, on the locked row. */
+static aigw_rc limits_edit(struct ai_config *cfg, void *arg, bool *write, char *err)
+{
+	struct limits_edit *e = arg;
+
+	(void)err;
+	if (e->in_flight && cfg->max_concurrent_requests != e->max_in_flight) {
+		cfg->max_concurrent_requests = e->max_in_flight;
+		*write = true;
+	}
+	if (e->rpm && cfg->requests_per_minute != e->per_minute) {
+		cfg->requests_per_minute = e->per_minute;
+		*write = true;
+	}
+	return AIGW_OK;
+}
+
+/* Sets what is given, then prints the app's limits as `app show` does. */
+static int app_limits(struct admin *a, int argc, char **argv)
+{
+	struct limits_edit e = {NULL, NULL, 0, 0};
+	const struct admin_opt opts[] = {
+	        {"--max-in-flight", &e.in_flight}, {"--rpm", &e.rpm}, {NULL, NULL}};
+	const char *id = NULL;
+	char err[AIGW_ERRLEN];
+	struct ai_config cfg;
+	aigw_rc rc;
+	int r;
+
+	r = admin_parse(argc, argv, opts, &id, 1, 1);
+	if (r == ADMIN_OK)
+		r = check_app_id(id);
+	if (r == ADMIN_OK && e.in_flight)
+		r = admin_limit_arg("--max-in-flight", e.in_flight, MAX_CONCURRENT_CAP,
+		                    &e.max_in_flight);
+	if (r == ADMIN_OK && e.rpm)
+		r = admin_limit_arg("--rpm", e.rpm, REQUESTS_PER_MINUTE_CAP, &e.per_minute);
+	if (r != ADMIN_OK)
+		return r;
+	r = admin_open(a);
+	if (r != ADMIN_OK)
+		return r;
+	memset(&cfg, 0, sizeof cfg);
+	if (e.in_flight || e.rpm) {
+		rc = db_ai_config_update(a->db, id, limits_edit, &e, &cfg, err);
+	} else {
+		struct app app;
+
+		rc = db_app_get(a->db, id, &app, err);
+		if (rc == AIGW_OK)
+			rc = db_ai_config_get(a->db, id, false, &cfg, err);
+	}
+	if (rc == AIGW_OK)
+		print_limits(&cfg);
+	ai_config_free(&cfg);
+	if (rc == AIGW_ENOTFOUND)
+		return admin_error("no app '%s'", id);
+	if (rc != AIGW_OK)
+		return admin_error("%s", err);
+	if (fflush(stdout) != 0)
+		return admin_error("cannot write to stdout");
+	return ADMIN_OK;
+}
+
 int cmd_app(struct admin *a, int argc, char **argv)
 {
 	const char *sub = argc > 0 ? argv[0] : NULL;
 
 	if (!sub)
-		return admin_usage_error("app: missing subcommand (create, list, show, set-plan)");
+		return admin_usage_error(
+		        "app: missing subcommand (create, list, show, set-plan, limits)");
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
 		return ADMIN_HELP;
 	if (strcmp(sub, "create") == 0)
@@ -210,5 +301,7 @@ int cmd_app(struct admin *a, int argc, char **argv)
 		return app_show(a, argc - 1, argv + 1);
 	if (strcmp(sub, "set-plan") == 0)
 		return app_set_plan(a, argc - 1, argv + 1);
+	if (strcmp(sub, "limits") == 0)
+		return app_limits(a, argc - 1, argv + 1);
 	return admin_usage_error("app: unknown subcommand '%.80s'", sub);
 }

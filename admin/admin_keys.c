@@ -1,5 +1,6 @@
-/* aigw-admin key create|list|revoke: the apps' bearer tokens. A token is
- * printed once, at creation, and only its keyed hash is stored. */
+/* aigw-admin key create|list|limit|revoke: the apps' bearer tokens and
+ * their requests-per-minute limits. A token is printed once, at creation,
+ * and only its keyed hash is stored. */
 #include "config.h"
 #include "admin.h"
 
@@ -67,11 +68,27 @@ static int print_token(const char *token, size_t len)
 	return r;
 }
 
+/* A KEY_ID argument: a positive number, else ADMIN_USAGE (reported). */
+static int parse_key_id(const char *arg, long long *id)
+{
+	char *end = NULL;
+
+	errno = 0;
+	*id = strtoll(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 || *id <= 0)
+		return admin_usage_error("invalid key id '%.80s' (expected a positive number)",
+		                         arg);
+	return ADMIN_OK;
+}
+
 static int key_create(struct admin *a, int argc, char **argv)
 {
-	const char *app = NULL, *role_s = NULL, *name = NULL;
-	const struct admin_opt opts[] = {
-	        {"--app", &app}, {"--role", &role_s}, {"--name", &name}, {NULL, NULL}};
+	const char *app = NULL, *role_s = NULL, *name = NULL, *rpm_s = NULL;
+	const struct admin_opt opts[] = {{"--app", &app},
+	                                 {"--role", &role_s},
+	                                 {"--name", &name},
+	                                 {"--rpm", &rpm_s},
+	                                 {NULL, NULL}};
 	char token[APIKEY_TOKEN_LEN + 1], prefix[APIKEY_DISPLAY_PREFIX_LEN + 1];
 	unsigned char hash[APIKEY_HASH_LEN];
 	char err[AIGW_ERRLEN];
@@ -79,14 +96,16 @@ static int key_create(struct admin *a, int argc, char **argv)
 	struct keyring kr;
 	enum key_role role;
 	long long id = 0;
+	int r, rpm = 0;
 	aigw_rc rc;
-	int r;
 
 	memset(&kr, 0, sizeof kr);
 	memset(token, 0, sizeof token);
 	r = admin_parse(argc, argv, opts, NULL, 0, 0);
 	if (r == ADMIN_OK)
 		r = check_app_opt(app);
+	if (r == ADMIN_OK && rpm_s)
+		r = admin_limit_arg("--rpm", rpm_s, API_KEY_RPM_MAX, &rpm);
 	if (r != ADMIN_OK)
 		return r;
 	role = key_role_parse(role_s ? role_s : "client");
@@ -120,7 +139,7 @@ static int key_create(struct admin *a, int argc, char **argv)
 	apikey_hash(k, token, APIKEY_TOKEN_LEN, hash);
 	memcpy(prefix, token, APIKEY_DISPLAY_PREFIX_LEN);
 	prefix[APIKEY_DISPLAY_PREFIX_LEN] = '\0';
-	rc = db_key_insert(a->db, app, role, name, prefix, hash, k->id, &id, err);
+	rc = db_key_insert(a->db, app, role, name, prefix, hash, k->id, (unsigned)rpm, &id, err);
 	if (rc == AIGW_ENOTFOUND)
 		r = admin_error("no app '%s'", app);
 	else if (rc != AIGW_OK)
@@ -135,13 +154,14 @@ out:
 
 static int print_key_row(const struct api_key *k, void *arg)
 {
-	char created[ADMIN_TIME_LEN], revoked[ADMIN_TIME_LEN];
+	char created[ADMIN_TIME_LEN], revoked[ADMIN_TIME_LEN], rpm[16];
 
 	(void)arg;
 	admin_time(k->created_at, created);
 	admin_time(k->revoked_at, revoked);
-	printf("%lld\t%s\t%s\t%s\t%s\t%s\n", k->id, key_role_name(k->role), k->name, k->prefix,
-	       created, revoked);
+	admin_limit_str((int)k->rpm, rpm);
+	printf("%lld\t%s\t%s\t%s\t%s\t%s\t%s\n", k->id, key_role_name(k->role), k->name, k->prefix,
+	       created, revoked, rpm);
 	return 0;
 }
 
@@ -162,7 +182,7 @@ static int key_list(struct admin *a, int argc, char **argv)
 		r = find_app(a, app);
 	if (r != ADMIN_OK)
 		return r;
-	printf("id\trole\tname\tprefix\tcreated_at\trevoked_at\n");
+	printf("id\trole\tname\tprefix\tcreated_at\trevoked_at\trpm\n");
 	if (db_key_list(a->db, app, print_key_row, NULL, err) != AIGW_OK) {
 		fflush(stdout);
 		return admin_error("%s", err);
@@ -172,22 +192,52 @@ static int key_list(struct admin *a, int argc, char **argv)
 	return ADMIN_OK;
 }
 
+static int key_limit(struct admin *a, int argc, char **argv)
+{
+	const char *arg = NULL, *rpm_s = NULL;
+	const struct admin_opt opts[] = {{"--rpm", &rpm_s}, {NULL, NULL}};
+	char err[AIGW_ERRLEN], shown[16];
+	long long id = 0;
+	int r, rpm = 0;
+	aigw_rc rc;
+
+	r = admin_parse(argc, argv, opts, &arg, 1, 1);
+	if (r == ADMIN_OK)
+		r = parse_key_id(arg, &id);
+	if (r == ADMIN_OK && !rpm_s)
+		r = admin_usage_error("key limit: --rpm N|none is required");
+	if (r == ADMIN_OK)
+		r = admin_limit_arg("--rpm", rpm_s, API_KEY_RPM_MAX, &rpm);
+	if (r != ADMIN_OK)
+		return r;
+	r = admin_open(a);
+	if (r != ADMIN_OK)
+		return r;
+	rc = db_key_set_rpm(a->db, id, (unsigned)rpm, err);
+	if (rc == AIGW_ENOTFOUND)
+		return admin_error("no key %lld", id);
+	if (rc != AIGW_OK)
+		return admin_error("%s", err);
+	admin_limit_str(rpm, shown);
+	printf("%lld: rpm %s\n", id, shown);
+	if (fflush(stdout) != 0)
+		return admin_error("cannot write to stdout");
+	return ADMIN_OK;
+}
+
 static int key_revoke(struct admin *a, int argc, char **argv)
 {
 	const char *arg = NULL;
-	char err[AIGW_ERRLEN], *end = NULL;
-	long long id;
+	char err[AIGW_ERRLEN];
+	long long id = 0;
 	aigw_rc rc;
 	int r;
 
 	r = admin_parse(argc, argv, NULL, &arg, 1, 1);
+	if (r == ADMIN_OK)
+		r = parse_key_id(arg, &id);
 	if (r != ADMIN_OK)
 		return r;
-	errno = 0;
-	id = strtoll(arg, &end, 10);
-	if (arg[0] < '0' || arg[0] > '9' || *end != '\0' || errno != 0 || id <= 0)
-		return admin_usage_error("invalid key id '%.80s' (expected a positive number)",
-		                         arg);
 	r = admin_open(a);
 	if (r != ADMIN_OK)
 		return r;
@@ -207,13 +257,15 @@ int cmd_key(struct admin *a, int argc, char **argv)
 	const char *sub = argc > 0 ? argv[0] : NULL;
 
 	if (!sub)
-		return admin_usage_error("key: missing subcommand (create, list, revoke)");
+		return admin_usage_error("key: missing subcommand (create, list, limit, revoke)");
 	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
 		return ADMIN_HELP;
 	if (strcmp(sub, "create") == 0)
 		return key_create(a, argc - 1, argv + 1);
 	if (strcmp(sub, "list") == 0)
 		return key_list(a, argc - 1, argv + 1);
+	if (strcmp(sub, "limit") == 0)
+		return key_limit(a, argc - 1, argv + 1);
 	if (strcmp(sub, "revoke") == 0)
 		return key_revoke(a, argc - 1, argv + 1);
 	return admin_usage_error("key: unknown subcommand '%.80s'", sub);

@@ -16,8 +16,8 @@
 #include "tx.h"
 
 #define AI_CONFIG_COLS                                                                             \
-	"default_model, max_tokens_per_request, allowed_models, byok_sealed, byok_key_id, "        \
-	"byok_last4, byok_updated_at, updated_at"
+	"default_model, max_tokens_per_request, allowed_models, max_concurrent_requests, "         \
+	"requests_per_minute, byok_sealed, byok_key_id, byok_last4, byok_updated_at, updated_at"
 
 static const char SQL_CFG_GET[] = "SELECT " AI_CONFIG_COLS " FROM ai_config WHERE app_id = ?";
 /* The writer's lock: the app row always exists, so all PUTs of an app queue
@@ -31,13 +31,16 @@ static const char SQL_CFG_LOCK_APP[] = "SELECT id FROM apps WHERE id = ? FOR UPD
  * Sealing uses a fresh nonce, so setting the same key again counts as new. */
 static const char SQL_CFG_PUT[] =
         "INSERT INTO ai_config (app_id, " AI_CONFIG_COLS ") "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, IF(? IS NULL, NULL, UTC_TIMESTAMP(6)), UTC_TIMESTAMP(6)) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, IF(? IS NULL, NULL, UTC_TIMESTAMP(6)), "
+        "UTC_TIMESTAMP(6)) "
         "ON DUPLICATE KEY UPDATE "
         "byok_updated_at = IF(VALUES(byok_sealed) IS NULL, NULL, "
         "IF(byok_sealed <=> VALUES(byok_sealed), byok_updated_at, UTC_TIMESTAMP(6))), "
         "default_model = VALUES(default_model), "
         "max_tokens_per_request = VALUES(max_tokens_per_request), "
-        "allowed_models = VALUES(allowed_models), byok_sealed = VALUES(byok_sealed), "
+        "allowed_models = VALUES(allowed_models), "
+        "max_concurrent_requests = VALUES(max_concurrent_requests), "
+        "requests_per_minute = VALUES(requests_per_minute), byok_sealed = VALUES(byok_sealed), "
         "byok_key_id = VALUES(byok_key_id), byok_last4 = VALUES(byok_last4), "
         "updated_at = UTC_TIMESTAMP(6)";
 static const char SQL_CFG_BYOK_APPS[] =
@@ -124,7 +127,7 @@ aigw_rc db_ai_config_get(struct db *db, const char *app_id, bool for_update, str
 {
 	char *allowed = NULL, *sealed = NULL;
 	size_t allowed_len = 0, sealed_len = 0;
-	long long max_tokens = 0, key_id = 0;
+	long long max_tokens = 0, key_id = 0, max_concurrent = 0, rpm = 0;
 	struct q q;
 	aigw_rc rc;
 
@@ -139,6 +142,8 @@ aigw_rc db_ai_config_get(struct db *db, const char *app_id, bool for_update, str
 	q_out_dyn(&q, &out->default_model, NULL);
 	q_out_int(&q, &max_tokens, NULL);
 	q_out_dyn(&q, &allowed, &allowed_len);
+	q_out_int(&q, &max_concurrent, NULL);
+	q_out_int(&q, &rpm, NULL);
 	q_out_dyn(&q, &sealed, &sealed_len);
 	q_out_int(&q, &key_id, NULL);
 	q_out_str(&q, out->byok_last4, sizeof out->byok_last4, NULL);
@@ -153,6 +158,8 @@ aigw_rc db_ai_config_get(struct db *db, const char *app_id, bool for_update, str
 	if (rc != AIGW_OK)
 		goto out;
 	out->max_tokens_per_request = (int)max_tokens;
+	out->max_concurrent_requests = (int)max_concurrent;
+	out->requests_per_minute = (int)rpm;
 	out->byok_key_id = (int)key_id;
 	if (sealed) {
 		out->byok_sealed = (unsigned char *)sealed;
@@ -178,8 +185,11 @@ aigw_rc db_ai_config_put(struct db *db, const char *app_id, const struct ai_conf
 	aigw_rc rc;
 	size_t i;
 
-	if (c->max_tokens_per_request < 0)
-		return aigw_fail(err, AIGW_EINVAL, "maxTokensPerRequest must be positive");
+	if (c->max_tokens_per_request < 0 || c->max_concurrent_requests < 0 ||
+	    c->requests_per_minute < 0)
+		return aigw_fail(err, AIGW_EINVAL,
+		                 "maxTokensPerRequest, maxConcurrentRequests and requestsPerMinute "
+		                 "must be positive");
 	if (has_byok && (c->byok_sealed_len == 0 || c->byok_sealed_len > BYOK_SEALED_MAX))
 		return aigw_fail(err, AIGW_ETOOBIG, "sealed BYOK key of %zu bytes (max %d)",
 		                 c->byok_sealed_len, BYOK_SEALED_MAX);
@@ -198,6 +208,8 @@ aigw_rc db_ai_config_put(struct db *db, const char *app_id, const struct ai_conf
 	q_in_str(&q, c->default_model);
 	q_in_int_or_null(&q, c->max_tokens_per_request, c->max_tokens_per_request == 0);
 	q_in_str(&q, allowed);
+	q_in_int_or_null(&q, c->max_concurrent_requests, c->max_concurrent_requests == 0);
+	q_in_int_or_null(&q, c->requests_per_minute, c->requests_per_minute == 0);
 	q_in_blob(&q, c->byok_sealed, c->byok_sealed_len);
 	q_in_int_or_null(&q, c->byok_key_id, !has_byok);
 	q_in_str(&q, has_byok && last4[0] ? last4 : NULL);

@@ -19,6 +19,8 @@
 #define F_MAXTOK "maxTokensPerRequest"
 #define F_ALLOWED "allowedModels"
 #define F_BYOK "byokKey"
+#define F_MAXCONC "maxConcurrentRequests"
+#define F_RPM "requestsPerMinute"
 
 static aigw_rc bad(const char **param, const char *field, char *err, const char *msg)
 {
@@ -50,28 +52,25 @@ static aigw_rc parse_default_model(const cJSON *v, struct ai_config_patch *p, co
 	return AIGW_OK;
 }
 
-static aigw_rc parse_max_tokens(const cJSON *v, struct ai_config_patch *p, const char **param,
-                                char *err)
+/* An integer field from 1 to max, or null (cleared). */
+static aigw_rc parse_int_field(const cJSON *v, const char *field, int max, enum patch_op *op,
+                               int *out, const char **param, char *err)
 {
 	double d;
 
 	if (cJSON_IsNull(v)) {
-		p->max_tokens_op = PATCH_CLEAR;
+		*op = PATCH_CLEAR;
 		return AIGW_OK;
 	}
-	if (!cJSON_IsNumber(v))
-		return bad(param, F_MAXTOK, err,
-		           "maxTokensPerRequest must be an integer from 1 to 100000, or null");
-	d = v->valuedouble;
+	d = cJSON_IsNumber(v) ? v->valuedouble : 0;
 	/* range first, so the int conversion below is defined */
-	if (!(d >= 1 && d <= MAX_TOKENS_CAP) || (double)(int)d != d) {
-		*param = F_MAXTOK;
-		return aigw_fail(err, AIGW_EINVAL,
-		                 "maxTokensPerRequest must be an integer from 1 to %d, or null",
-		                 MAX_TOKENS_CAP);
+	if (!cJSON_IsNumber(v) || !(d >= 1 && d <= max) || (double)(int)d != d) {
+		*param = field;
+		return aigw_fail(err, AIGW_EINVAL, "%s must be an integer from 1 to %d, or null",
+		                 field, max);
 	}
-	p->max_tokens_op = PATCH_SET;
-	p->max_tokens = (int)d;
+	*op = PATCH_SET;
+	*out = (int)d;
 	return AIGW_OK;
 }
 
@@ -172,7 +171,14 @@ aigw_rc ai_config_patch_parse(const cJSON *body, struct ai_config_patch *p, cons
 		if (strcmp(name, F_DEFAULT) == 0)
 			rc = parse_default_model(f, p, param, err);
 		else if (strcmp(name, F_MAXTOK) == 0)
-			rc = parse_max_tokens(f, p, param, err);
+			rc = parse_int_field(f, F_MAXTOK, MAX_TOKENS_CAP, &p->max_tokens_op,
+			                     &p->max_tokens, param, err);
+		else if (strcmp(name, F_MAXCONC) == 0)
+			rc = parse_int_field(f, F_MAXCONC, MAX_CONCURRENT_CAP,
+			                     &p->max_concurrent_op, &p->max_concurrent, param, err);
+		else if (strcmp(name, F_RPM) == 0)
+			rc = parse_int_field(f, F_RPM, REQUESTS_PER_MINUTE_CAP, &p->rpm_op, &p->rpm,
+			                     param, err);
 		else if (strcmp(name, F_ALLOWED) == 0)
 			rc = parse_allowed(f, p, param, err);
 		else if (strcmp(name, F_BYOK) == 0)
@@ -182,7 +188,8 @@ aigw_rc ai_config_patch_parse(const cJSON *body, struct ai_config_patch *p, cons
 			*param = name;
 			rc = aigw_fail(err, AIGW_EINVAL,
 			               "unknown field (allowed: defaultModel, maxTokensPerRequest, "
-			               "allowedModels, byokKey)");
+			               "allowedModels, maxConcurrentRequests, requestsPerMinute, "
+			               "byokKey)");
 		}
 		if (rc != AIGW_OK)
 			goto out;
@@ -207,6 +214,15 @@ static bool in_list(const char *const *list, size_t n, const char *s)
 		if (strcmp(list[i], s) == 0)
 			return true;
 	return false;
+}
+
+/* Unset integers are 0. */
+static void apply_int(enum patch_op op, int v, int *field)
+{
+	if (op == PATCH_SET)
+		*field = v;
+	else if (op == PATCH_CLEAR)
+		*field = 0;
 }
 
 aigw_rc ai_config_patch_apply(struct ai_config *cfg, const struct ai_config_patch *p,
@@ -240,10 +256,9 @@ aigw_rc ai_config_patch_apply(struct ai_config *cfg, const struct ai_config_patc
 		free(cfg->default_model);
 		cfg->default_model = nd;
 	}
-	if (p->max_tokens_op == PATCH_SET)
-		cfg->max_tokens_per_request = p->max_tokens;
-	else if (p->max_tokens_op == PATCH_CLEAR)
-		cfg->max_tokens_per_request = 0;
+	apply_int(p->max_tokens_op, p->max_tokens, &cfg->max_tokens_per_request);
+	apply_int(p->max_concurrent_op, p->max_concurrent, &cfg->max_concurrent_requests);
+	apply_int(p->rpm_op, p->rpm, &cfg->requests_per_minute);
 	if (p->allowed_op != PATCH_KEEP) {
 		for (size_t i = 0; i < cfg->n_allowed; i++)
 			free(cfg->allowed_models[i]);
@@ -290,6 +305,15 @@ static cJSON *time_json(const char *s)
 	return cJSON_CreateString(out);
 }
 
+/* Unset (0) integers show as null. */
+static void add_int_or_null(cJSON *o, const char *name, int v)
+{
+	if (v > 0)
+		cJSON_AddNumberToObject(o, name, v);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
 cJSON *ai_config_to_json(const char *app_id, const struct ai_config *cfg)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -302,13 +326,12 @@ cJSON *ai_config_to_json(const char *app_id, const struct ai_config *cfg)
 		cJSON_AddStringToObject(o, "defaultModel", cfg->default_model);
 	else
 		cJSON_AddNullToObject(o, "defaultModel");
-	if (cfg->max_tokens_per_request > 0)
-		cJSON_AddNumberToObject(o, "maxTokensPerRequest", cfg->max_tokens_per_request);
-	else
-		cJSON_AddNullToObject(o, "maxTokensPerRequest");
+	add_int_or_null(o, F_MAXTOK, cfg->max_tokens_per_request);
 	for (size_t i = 0; i < cfg->n_allowed; i++)
 		cJSON_AddItemToArray(models, cJSON_CreateString(cfg->allowed_models[i]));
 	cJSON_AddItemToObject(o, "allowedModels", models);
+	add_int_or_null(o, F_MAXCONC, cfg->max_concurrent_requests);
+	add_int_or_null(o, F_RPM, cfg->requests_per_minute);
 	cJSON_AddBoolToObject(byok, "configured", configured);
 	if (configured && cfg->byok_last4[0])
 		cJSON_AddStringToObject(byok, "last4", cfg->byok_last4);

@@ -13,6 +13,8 @@
 struct ai_config;
 
 #define MAX_TOKENS_CAP 100000
+#define MAX_CONCURRENT_CAP 100000
+#define REQUESTS_PER_MINUTE_CAP 10000000
 #define ALLOWED_MODELS_MAX 500
 #define MODEL_ID_MAX 256
 
@@ -23,6 +25,10 @@ struct ai_config_patch {
 	const char *default_model; /* borrowed from the parsed JSON */
 	enum patch_op max_tokens_op;
 	int max_tokens;
+	enum patch_op max_concurrent_op;
+	int max_concurrent;
+	enum patch_op rpm_op;
+	int rpm;
 	enum patch_op allowed_op;
 	const char **allowed; /* malloc'd array of borrowed strings */
 	size_t n_allowed;

@@ -5,8 +5,12 @@
 #include "fcgi_io.h"
 
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#include <fastcgi.h>
 
 #include "alloc.h"
 
@@ -43,7 +47,28 @@ static int fcgi_end(void *io)
 	return 0;
 }
 
-const struct sink_ops fcgi_sink_ops = {fcgi_write, fcgi_flush, fcgi_end};
+/* The web server closed our connection, or sent FCGI_ABORT_REQUEST (its
+ * client left): after the request's last stdin record it sends nothing
+ * else, so anything readable now is one of those. A peek, never a read:
+ * libfcgi owns the stream. */
+static bool fcgi_peer_gone(void *io)
+{
+	int fd = ((FCGX_Request *)io)->ipcFd;
+	struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+	unsigned char head[8];
+	ssize_t n;
+
+	if (fd < 0 || poll(&p, 1, 0) <= 0)
+		return false;
+	if (p.revents & (POLLHUP | POLLRDHUP | POLLERR))
+		return true;
+	n = recv(fd, head, sizeof(head), MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0)
+		return true;
+	return n >= 2 && head[1] == FCGI_ABORT_REQUEST;
+}
+
+const struct sink_ops fcgi_sink_ops = {fcgi_write, fcgi_flush, fcgi_end, fcgi_peer_gone};
 
 void fcgi_read_params(FCGX_Request *fr, struct request *req)
 {

@@ -101,7 +101,8 @@ static aigw_rc byok_store(struct thread_ctx *ctx, const char *app_id,
 static bool patch_is_noop(const struct ai_config_patch *p)
 {
 	return p->default_model_op == PATCH_KEEP && p->max_tokens_op == PATCH_KEEP &&
-	       p->allowed_op == PATCH_KEEP && p->byok_op == PATCH_KEEP;
+	       p->allowed_op == PATCH_KEEP && p->max_concurrent_op == PATCH_KEEP &&
+	       p->rpm_op == PATCH_KEEP && p->byok_op == PATCH_KEEP;
 }
 
 struct put_edit {

@@ -555,6 +555,12 @@ void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *res
 	    !ep->shape(state, ctx, &p, body, resp, &completion_bound) ||
 	    !prepare_call(ctx, resp, &p, body, ep->path, completion_bound, ep->streams(state), &rq))
 		goto out;
+	if (response_peer_gone(resp)) {
+		/* Nothing was sent upstream: no cost, no usage row; end() gives
+		 * the reservation back. */
+		log_info("proxy: the client left before the upstream call; not sent");
+		goto out;
+	}
 	ep->exchange(state, ctx, &p, &rq, resp);
 	if (!p.rec.status)
 		p.rec.status = resp->status ? resp->status : 499;

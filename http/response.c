@@ -364,6 +364,13 @@ bool response_client_gone(const struct response *r)
 	return r->gone;
 }
 
+bool response_peer_gone(struct response *r)
+{
+	if (!r->gone && r->ops->peer_gone && r->ops->peer_gone(r->io))
+		r->gone = true;
+	return r->gone;
+}
+
 void response_free(struct response *r)
 {
 	int i;

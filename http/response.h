@@ -25,6 +25,10 @@ struct sink_ops {
 	 * the handler goes on with work that needs no client, such as recording
 	 * usage. May be NULL. */
 	int (*end)(void *io);
+	/* Whether the client is known to be gone before anything was written
+	 * (its connection closed or the request aborted); may be NULL. Must not
+	 * block. */
+	bool (*peer_gone)(void *io);
 };
 
 #define RESPONSE_MAX_HEADERS 24
@@ -81,6 +85,10 @@ int response_finish(struct response *r);
  * after answering (settling and recording usage). */
 int response_end(struct response *r);
 bool response_client_gone(const struct response *r);
+/* Asks the sink, without writing, whether the client has left (then
+ * response_client_gone is true from now on). For a check before work that
+ * costs money, such as the upstream call. */
+bool response_peer_gone(struct response *r);
 /* The OpenAI-style error type for an HTTP status ("invalid_request_error", ...). */
 const char *response_error_type(int status);
 void response_free(struct response *r);

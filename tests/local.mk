@@ -51,7 +51,8 @@ DOMAIN_UNIT_TESTS = \
 	tests/unit/test_byok \
 	tests/unit/test_config_rules \
 	tests/unit/test_period \
-	tests/unit/test_credits_estimate
+	tests/unit/test_credits_estimate \
+	tests/unit/test_limits
 check_PROGRAMS += $(DOMAIN_UNIT_TESTS)
 TESTS += $(DOMAIN_UNIT_TESTS)
 tests_unit_test_keyring_SOURCES = tests/unit/test_keyring.c tests/unit/check.h
@@ -66,6 +67,8 @@ tests_unit_test_period_SOURCES = tests/unit/test_period.c tests/unit/check.h
 tests_unit_test_period_LDADD = $(DOMAIN_LIBS)
 tests_unit_test_credits_estimate_SOURCES = tests/unit/test_credits_estimate.c tests/unit/check.h
 tests_unit_test_credits_estimate_LDADD = $(DOMAIN_LIBS)
+tests_unit_test_limits_SOURCES = tests/unit/test_limits.c tests/unit/check.h
+tests_unit_test_limits_LDADD = $(DOMAIN_LIBS)
 
 # upstream/
 UPSTREAM_UNIT_TESTS = \

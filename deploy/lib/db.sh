@@ -169,10 +169,11 @@ GRANT SELECT ON $d.app_changes TO $r;
 GRANT SELECT ON $d.models TO $r;
 GRANT SELECT ON $d.models_list_meta TO $r;
 GRANT SELECT ON $d.schema_migrations TO $r;
-GRANT SELECT (id, app_id, role, name, prefix, hash_key_id, created_at, revoked_at)
-  ON $d.api_keys TO $r;
+GRANT SELECT (id, app_id, role, name, prefix, hash_key_id, requests_per_minute, created_at,
+  revoked_at) ON $d.api_keys TO $r;
 GRANT SELECT (app_id, default_model, max_tokens_per_request, allowed_models,
-  byok_key_id, byok_last4, byok_updated_at, updated_at) ON $d.ai_config TO $r;
+  max_concurrent_requests, requests_per_minute, byok_key_id, byok_last4, byok_updated_at,
+  updated_at) ON $d.ai_config TO $r;
 EOF
 }
 

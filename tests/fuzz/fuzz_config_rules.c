@@ -42,6 +42,10 @@ static void check_patch(const struct ai_config_patch *p)
 		            strlen(p->default_model) <= MODEL_ID_MAX);
 	if (p->max_tokens_op == PATCH_SET)
 		FUZZ_ASSERT(p->max_tokens >= 1 && p->max_tokens <= MAX_TOKENS_CAP);
+	if (p->max_concurrent_op == PATCH_SET)
+		FUZZ_ASSERT(p->max_concurrent >= 1 && p->max_concurrent <= MAX_CONCURRENT_CAP);
+	if (p->rpm_op == PATCH_SET)
+		FUZZ_ASSERT(p->rpm >= 1 && p->rpm <= REQUESTS_PER_MINUTE_CAP);
 	if (p->allowed_op == PATCH_SET) {
 		FUZZ_ASSERT(p->n_allowed >= 1 && p->n_allowed <= ALLOWED_MODELS_MAX);
 		for (size_t i = 0; i < p->n_allowed; i++) {
@@ -117,6 +121,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		            listed(&cfg, cfg.default_model));
 		if (p.max_tokens_op == PATCH_SET)
 			FUZZ_ASSERT(cfg.max_tokens_per_request == p.max_tokens);
+		if (p.max_concurrent_op == PATCH_SET)
+			FUZZ_ASSERT(cfg.max_concurrent_requests == p.max_concurrent);
+		if (p.rpm_op == PATCH_SET)
+			FUZZ_ASSERT(cfg.requests_per_minute == p.rpm);
 		view = ai_config_to_json("demo", &cfg);
 		text = cJSON_PrintUnformatted(view);
 		FUZZ_ASSERT(text != NULL);

@@ -174,14 +174,14 @@ class AdminCliTest(gw.GatewayTest):
         self.assertEqual(len(rows), 2, repr(out))
         by_prefix = {}
         for row in rows:
-            self.assertEqual(len(row), 6, "row %r is not id, role, name, prefix, "
-                             "created_at, revoked_at" % row)
+            self.assertEqual(len(row), 7, "row %r is not id, role, name, prefix, "
+                             "created_at, revoked_at, rpm" % row)
             by_prefix[row[3]] = row
         self.assertIn(client[:12], by_prefix, "prefix %r not shown: %r" % (client[:12], out))
         self.assertIn(adm[:12], by_prefix, "prefix %r not shown: %r" % (adm[:12], out))
         c, a = by_prefix[client[:12]], by_prefix[adm[:12]]
-        self.assertEqual((c[1], c[2], c[5]), ("client", "ci-client", "-"))
-        self.assertEqual((a[1], a[2], a[5]), ("admin", "ci-admin", "-"))
+        self.assertEqual((c[1], c[2], c[5], c[6]), ("client", "ci-client", "-", "none"))
+        self.assertEqual((a[1], a[2], a[5], a[6]), ("admin", "ci-admin", "-", "none"))
         self.assertNotEqual(c[0], a[0])
         self.assertRegex(c[4], r"^\d{4}-\d\d-\d\d")
 

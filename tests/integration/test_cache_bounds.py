@@ -10,21 +10,24 @@ import gw
 from test_billing import FREE_ALLOWANCE, BillingTest, chat_body, seed_used
 
 # The bound the README promises for plan and settings changes, plus the
-# time a few requests take on a loaded test machine.
+# time a poll and a few requests take on a loaded test machine (or under a
+# sanitizer).
 PLAN_BOUND_S = 1.0
-SLACK_S = 0.5
+SLACK_S = 1.0
+WATCH_S = 4.0
 
 
 class CacheBoundsTest(BillingTest):
-    def first_status(self, want, limit_s, body):
-        """Sends requests every 20 ms until one answers `want`; returns the
-        seconds that took, or None after limit_s."""
+    def watch(self, body, seconds):
+        """Sends requests every 20 ms for that long; returns (seconds since
+        the start, status) of each."""
         start = time.monotonic()
-        while time.monotonic() - start < limit_s:
-            if self.chat(body).status == want:
-                return time.monotonic() - start
+        seen = []
+        while time.monotonic() - start < seconds:
+            status = self.chat(body).status
+            seen.append((time.monotonic() - start, status))
             time.sleep(0.02)
-        return None
+        return seen
 
     def test_plan_downgrade_seen_within_the_bound(self):
         # A free app whose lifetime allowance is used up...
@@ -43,12 +46,13 @@ class CacheBoundsTest(BillingTest):
         # again once the change feed tells every worker (aigw-admin made
         # the change: no worker heard of it directly).
         gw.admin_ok("app", "set-plan", self.app_id, "free")
-        took = self.first_status(402, 5.0, body)
-        self.assertIsNotNone(took, "the free plan was never enforced")
-        self.assertLessEqual(took, PLAN_BOUND_S + SLACK_S)
-        # and once seen, on every worker: 20 requests, all refused
-        statuses = [self.chat(body).status for _ in range(20)]
-        self.assertEqual(statuses, [402] * 20)
+        seen = self.watch(body, WATCH_S)
+        self.assertEqual({s for _, s in seen} - {200, 402}, set(), repr(seen))
+        served = [t for t, s in seen if s == 200]
+        # the last request any worker still served came within the bound...
+        self.assertLessEqual(served[-1] if served else 0, PLAN_BOUND_S + SLACK_S, repr(seen))
+        # ...and every one after it was refused
+        self.assertTrue(seen[-1][1] == 402, repr(seen))
 
     def test_config_change_through_the_gateway_seen_at_once(self):
         self.make_app("pro")

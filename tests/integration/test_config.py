@@ -12,6 +12,8 @@ DEFAULTS = {
     "defaultModel": None,
     "maxTokensPerRequest": None,
     "allowedModels": [],
+    "maxConcurrentRequests": None,
+    "requestsPerMinute": None,
     "byok": {"configured": False, "last4": None, "updatedAt": None},
     "updatedAt": None,
 }

@@ -38,7 +38,7 @@ static int memsink_end(void *io)
 	return 0;
 }
 
-const struct sink_ops memsink_ops = {memsink_write, memsink_flush, memsink_end};
+const struct sink_ops memsink_ops = {memsink_write, memsink_flush, memsink_end, NULL};
 
 void memsink_init(struct memsink *m)
 {

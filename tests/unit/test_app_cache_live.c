@@ -118,7 +118,7 @@ static void revoked_key_dropped_by_the_poll(void)
 	long long id = 0;
 
 	randombytes_buf(hash, sizeof(hash));
-	CHECK_INT(db_key_insert(admin, app_id, KEY_ROLE_CLIENT, "cache test", "aigw_test", hash, 1,
+	CHECK_INT(db_key_insert(admin, app_id, KEY_ROLE_CLIENT, "cache test", "aigw_test", hash, 1, 0,
 	                        &id, err),
 	          AIGW_OK);
 	CHECK_INT(db_key_find_active(host_a, hash, &k, err), AIGW_OK);

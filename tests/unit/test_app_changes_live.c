@@ -138,7 +138,7 @@ static void test_key_revoke_stamped(void)
 	long long id = 0, before, after;
 
 	randombytes_buf(hash, sizeof hash);
-	CHECK_INT(db_key_insert(db, app_id, KEY_ROLE_CLIENT, "t", "aigw_t", hash, 1, &id, err),
+	CHECK_INT(db_key_insert(db, app_id, KEY_ROLE_CLIENT, "t", "aigw_t", hash, 1, 0, &id, err),
 	          AIGW_OK);
 	before = db_now();
 	CHECK_INT(db_key_revoke(db, id, err), AIGW_OK);

@@ -78,6 +78,31 @@ static const struct row rows[] = {
         {"{\"byokKey\":\"sk\\nor\"}", AIGW_EINVAL, "byokKey"},
         {"{\"byokKey\":\"sk\\tor\"}", AIGW_EINVAL, "byokKey"},
         {"{\"byokKey\":\"sk\\u007for\"}", AIGW_EINVAL, "byokKey"},
+        /* maxConcurrentRequests */
+        {"{\"maxConcurrentRequests\":1}", AIGW_OK, NULL},
+        {"{\"maxConcurrentRequests\":100000}", AIGW_OK, NULL},
+        {"{\"maxConcurrentRequests\":null}", AIGW_OK, NULL},
+        {"{\"maxConcurrentRequests\":0}", AIGW_EINVAL, "maxConcurrentRequests"},
+        {"{\"maxConcurrentRequests\":100001}", AIGW_EINVAL, "maxConcurrentRequests"},
+        {"{\"maxConcurrentRequests\":-3}", AIGW_EINVAL, "maxConcurrentRequests"},
+        {"{\"maxConcurrentRequests\":2.5}", AIGW_EINVAL, "maxConcurrentRequests"},
+        {"{\"maxConcurrentRequests\":\"4\"}", AIGW_EINVAL, "maxConcurrentRequests"},
+        {"{\"maxConcurrentRequests\":false}", AIGW_EINVAL, "maxConcurrentRequests"},
+        {"{\"maxConcurrentRequests\":[4]}", AIGW_EINVAL, "maxConcurrentRequests"},
+        /* requestsPerMinute */
+        {"{\"requestsPerMinute\":1}", AIGW_OK, NULL},
+        {"{\"requestsPerMinute\":10000000}", AIGW_OK, NULL},
+        {"{\"requestsPerMinute\":6e2}", AIGW_OK, NULL},
+        {"{\"requestsPerMinute\":null}", AIGW_OK, NULL},
+        {"{\"requestsPerMinute\":0}", AIGW_EINVAL, "requestsPerMinute"},
+        {"{\"requestsPerMinute\":10000001}", AIGW_EINVAL, "requestsPerMinute"},
+        {"{\"requestsPerMinute\":1e300}", AIGW_EINVAL, "requestsPerMinute"},
+        {"{\"requestsPerMinute\":0.5}", AIGW_EINVAL, "requestsPerMinute"},
+        {"{\"requestsPerMinute\":\"60\"}", AIGW_EINVAL, "requestsPerMinute"},
+        {"{\"requestsPerMinute\":{}}", AIGW_EINVAL, "requestsPerMinute"},
+        {"{\"requestsperminute\":60}", AIGW_EINVAL, "requestsperminute"},
+        {"{\"requestsPerMinute\":60,\"maxConcurrentRequests\":0}", AIGW_EINVAL,
+         "maxConcurrentRequests"},
         /* all together */
         {"{\"defaultModel\":\"a\",\"allowedModels\":[\"a\",\"b\"],\"maxTokensPerRequest\":10,"
          "\"byokKey\":\"k\"}",
@@ -231,6 +256,8 @@ static void patch_ops(void)
 	CHECK_INT(p.default_model_op, PATCH_KEEP);
 	CHECK_INT(p.allowed_op, PATCH_KEEP);
 	CHECK_INT(p.max_tokens_op, PATCH_KEEP);
+	CHECK_INT(p.max_concurrent_op, PATCH_KEEP);
+	CHECK_INT(p.rpm_op, PATCH_KEEP);
 	CHECK_INT(p.byok_op, PATCH_KEEP);
 	ai_config_patch_free(&p);
 	cJSON_Delete(j);
@@ -357,6 +384,34 @@ static void merge_leaves_byok_alone(void)
 	ai_config_free(&c);
 }
 
+static void merge_request_limits(void)
+{
+	struct ai_config c;
+	const char *param;
+
+	existing(&c, "a", 100, 1, "a");
+	CHECK_INT(merge(&c, "{\"maxConcurrentRequests\":8,\"requestsPerMinute\":600}", &param),
+	          AIGW_OK);
+	CHECK_INT(c.max_concurrent_requests, 8);
+	CHECK_INT(c.requests_per_minute, 600);
+	/* absent keeps, one null clears that one only */
+	CHECK_INT(merge(&c, "{\"maxTokensPerRequest\":5}", &param), AIGW_OK);
+	CHECK_INT(c.max_concurrent_requests, 8);
+	CHECK_INT(c.requests_per_minute, 600);
+	CHECK_INT(merge(&c, "{\"requestsPerMinute\":null}", &param), AIGW_OK);
+	CHECK_INT(c.max_concurrent_requests, 8);
+	CHECK_INT(c.requests_per_minute, 0);
+	/* a body refused for another field changes neither */
+	CHECK_INT(merge(&c, "{\"requestsPerMinute\":9,\"defaultModel\":\"zz\"}", &param),
+	          AIGW_EINVAL);
+	CHECK_STR(param, "defaultModel");
+	CHECK_INT(c.requests_per_minute, 0);
+	CHECK_INT(merge(&c, "{\"maxConcurrentRequests\":null}", &param), AIGW_OK);
+	CHECK_INT(c.max_concurrent_requests, 0);
+	CHECK_INT(c.max_tokens_per_request, 5);
+	ai_config_free(&c);
+}
+
 static void json_shape_empty(void)
 {
 	struct ai_config c;
@@ -366,9 +421,11 @@ static void json_shape_empty(void)
 	memset(&c, 0, sizeof(c));
 	j = ai_config_to_json("demo", &c);
 	text = cJSON_PrintUnformatted(j);
-	CHECK_STR(text, "{\"appId\":\"demo\",\"defaultModel\":null,\"maxTokensPerRequest\":null,"
-	                "\"allowedModels\":[],\"byok\":{\"configured\":false,\"last4\":null,"
-	                "\"updatedAt\":null},\"updatedAt\":null}");
+	CHECK_STR(text,
+	          "{\"appId\":\"demo\",\"defaultModel\":null,\"maxTokensPerRequest\":null,"
+	          "\"allowedModels\":[],\"maxConcurrentRequests\":null,\"requestsPerMinute\":null,"
+	          "\"byok\":{\"configured\":false,\"last4\":null,"
+	          "\"updatedAt\":null},\"updatedAt\":null}");
 	free(text);
 	cJSON_Delete(j);
 }
@@ -380,6 +437,8 @@ static void json_shape_full(void)
 	char *text;
 
 	existing(&c, "a/b", 4096, 2, "a/b", "c/d");
+	c.max_concurrent_requests = 12;
+	c.requests_per_minute = 3000;
 	c.byok_sealed = xmalloc(60);
 	memset(c.byok_sealed, 7, 60);
 	c.byok_sealed_len = 60;
@@ -390,7 +449,8 @@ static void json_shape_full(void)
 	j = ai_config_to_json("demo", &c);
 	text = cJSON_PrintUnformatted(j);
 	CHECK_STR(text, "{\"appId\":\"demo\",\"defaultModel\":\"a/b\",\"maxTokensPerRequest\":4096,"
-	                "\"allowedModels\":[\"a/b\",\"c/d\"],\"byok\":{\"configured\":true,"
+	                "\"allowedModels\":[\"a/b\",\"c/d\"],\"maxConcurrentRequests\":12,"
+	                "\"requestsPerMinute\":3000,\"byok\":{\"configured\":true,"
 	                "\"last4\":\"ab12\",\"updatedAt\":\"2026-11-27T11:20:00.123456Z\"},"
 	                "\"updatedAt\":\"2026-11-27T11:20:01.000000Z\"}");
 	free(text);
@@ -409,6 +469,7 @@ int main(void)
 	RUN(merge_null_clears);
 	RUN(merge_default_must_be_allowed);
 	RUN(merge_leaves_byok_alone);
+	RUN(merge_request_limits);
 	RUN(json_shape_empty);
 	RUN(json_shape_full);
 	CHECK_DONE();

@@ -122,15 +122,15 @@ static void test_key_lifecycle(void)
 
 	randombytes_buf(hash, sizeof hash);
 	randombytes_buf(other, sizeof other);
-	CHECK_INT(
-	        db_key_insert(db, app_id, KEY_ROLE_ADMIN, "ops", "aigw_abcdefg", hash, 1, &id, err),
-	        AIGW_OK);
+	CHECK_INT(db_key_insert(db, app_id, KEY_ROLE_ADMIN, "ops", "aigw_abcdefg", hash, 1, 0, &id,
+	                        err),
+	          AIGW_OK);
 	CHECK(id > 0);
-	CHECK_INT(db_key_insert(db, app_id, KEY_ROLE_CLIENT, "dup", "aigw_abcdefg", hash, 1, NULL,
-	                        err),
+	CHECK_INT(db_key_insert(db, app_id, KEY_ROLE_CLIENT, "dup", "aigw_abcdefg", hash, 1, 0,
+	                        NULL, err),
 	          AIGW_EEXIST);
-	CHECK_INT(db_key_insert(db, "t_no_such_app", KEY_ROLE_CLIENT, "x", "aigw_x", other, 1, NULL,
-	                        err),
+	CHECK_INT(db_key_insert(db, "t_no_such_app", KEY_ROLE_CLIENT, "x", "aigw_x", other, 1, 0,
+	                        NULL, err),
 	          AIGW_ENOTFOUND);
 	CHECK_INT(db_key_find_active(db, hash, &k, err), AIGW_OK);
 	CHECK_INT(k.id, id);
@@ -144,6 +144,33 @@ static void test_key_lifecycle(void)
 	CHECK_INT(db_key_find_active(db, hash, &k, err), AIGW_ENOTFOUND);
 	CHECK_INT(db_key_list(db, app_id, count_keys, &n, err), AIGW_OK);
 	CHECK_INT(n, 1);
+}
+
+/* A key's requests per minute: set at creation, changed, cleared, and
+ * returned with the key by the auth lookup. */
+static void test_key_rpm(void)
+{
+	unsigned char hash[API_KEY_HASH_LEN];
+	char err[AIGW_ERRLEN];
+	struct api_key k;
+	long long id = 0;
+
+	randombytes_buf(hash, sizeof hash);
+	CHECK_INT(db_key_insert(db, app_id, KEY_ROLE_CLIENT, "rpm", "aigw_rpm", hash, 1, 30, &id,
+	                        err),
+	          AIGW_OK);
+	CHECK_INT(db_key_find_active(db, hash, &k, err), AIGW_OK);
+	CHECK_INT(k.rpm, 30);
+	CHECK_INT(db_key_set_rpm(db, id, API_KEY_RPM_MAX, err), AIGW_OK);
+	CHECK_INT(db_key_set_rpm(db, id, API_KEY_RPM_MAX, err), AIGW_OK); /* unchanged: found */
+	CHECK_INT(db_key_find_active(db, hash, &k, err), AIGW_OK);
+	CHECK_INT(k.rpm, API_KEY_RPM_MAX);
+	CHECK_INT(db_key_set_rpm(db, id, 0, err), AIGW_OK);
+	CHECK_INT(db_key_find_active(db, hash, &k, err), AIGW_OK);
+	CHECK_INT(k.rpm, 0);
+	CHECK_INT(db_key_set_rpm(db, id, API_KEY_RPM_MAX + 1, err), AIGW_EINVAL);
+	CHECK_INT(db_key_set_rpm(db, 0x7fffffffffffLL, 5, err), AIGW_ENOTFOUND);
+	CHECK_INT(db_key_revoke(db, id, err), AIGW_OK);
 }
 
 static void test_ai_config_round_trip(void)
@@ -221,6 +248,24 @@ static void test_ai_config_round_trip(void)
 	CHECK_INT(db_ai_config_put(db, app_id, &c, err), AIGW_EINVAL);
 	c.max_tokens_per_request = 0;
 	CHECK_INT(db_ai_config_put(db, "t_no_such_app", &c, err), AIGW_ENOTFOUND);
+
+	/* the request limits: stored, read back, cleared, checked by the table */
+	c.max_concurrent_requests = 100000;
+	c.requests_per_minute = 10000000;
+	CHECK_INT(db_ai_config_put(db, app_id, &c, err), AIGW_OK);
+	CHECK_INT(db_ai_config_get(db, app_id, false, &got, err), AIGW_OK);
+	CHECK_INT(got.max_concurrent_requests, 100000);
+	CHECK_INT(got.requests_per_minute, 10000000);
+	ai_config_free(&got);
+	c.requests_per_minute = 10000001;
+	CHECK_INT(db_ai_config_put(db, app_id, &c, err), AIGW_EINVAL);
+	c.max_concurrent_requests = 0;
+	c.requests_per_minute = 0;
+	CHECK_INT(db_ai_config_put(db, app_id, &c, err), AIGW_OK);
+	CHECK_INT(db_ai_config_get(db, app_id, false, &got, err), AIGW_OK);
+	CHECK_INT(got.max_concurrent_requests, 0);
+	CHECK_INT(got.requests_per_minute, 0);
+	ai_config_free(&got);
 }
 
 static void test_rollback_discards(void)
@@ -555,6 +600,7 @@ int main(void)
 	RUN(test_migrate_twice_is_up_to_date);
 	RUN(test_app_lifecycle);
 	RUN(test_key_lifecycle);
+	RUN(test_key_rpm);
 	RUN(test_ai_config_round_trip);
 	RUN(test_rollback_discards);
 	RUN(test_reconnects_after_kill);
