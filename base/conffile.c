@@ -74,6 +74,7 @@ static const struct conf_key conf_keys[] = {
         {"db_connections", CT_INT, OFF(db_connections), 1, 256, false},
         {"db_wait_ms", CT_INT, OFF(db_wait_ms), 1, 60000, false},
         {"usage_flush_ms", CT_INT, OFF(usage_flush_ms), 1, 1000, false},
+        {"limits_file", CT_STR_EMPTY, OFF(limits_file), 0, 0, false},
         {"log_level", CT_LOGLEVEL, OFF(log_level), 0, 0, false},
 };
 
@@ -131,6 +132,7 @@ void conf_defaults(struct aigw_conf *c)
 	c->db_connections = 8;
 	c->db_wait_ms = 5000;
 	c->usage_flush_ms = 10;
+	c->limits_file = xstrdup("");
 	c->log_level = xstrdup("info");
 }
 

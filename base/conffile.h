@@ -61,6 +61,8 @@ struct aigw_conf {
 	int db_connections; /* MariaDB connections per worker; default 8 */
 	int db_wait_ms;     /* how long a request waits for a free one; default 5000 */
 	int usage_flush_ms; /* longest wait of a usage row for its batch; default 10 */
+	char *limits_file;  /* the host's shared limits table; "" (default): a
+	                       file in /dev/shm named after the database */
 
 	char *log_level; /* default "info" */
 };

@@ -12,5 +12,4 @@ libaigw_base_a_SOURCES = \
 	base/utf8.c base/utf8.h \
 	base/conffile.c base/conffile.h \
 	base/money.c base/money.h \
-	base/strict_json.c base/strict_json.h \
-	base/shared_epochs.c base/shared_epochs.h
+	base/strict_json.c base/strict_json.h

@@ -23,12 +23,9 @@
 #include "clock.h"
 #include "conffile.h"
 #include "log.h"
-#include "shared_epochs.h"
 #include "server.h"
 
 /* A worker's own drain bound is 10 s; one more second to exit, then SIGKILL. */
-/* Shared change counters: apps hash onto these (a collision costs a reload). */
-#define POOL_EPOCHS 65536
 #define KILL_AFTER_MS 11000
 /* A worker dying sooner than this after its start is restarted after a pause,
  * so a crash at startup does not become a fork loop. */
@@ -301,11 +298,6 @@ int pool_run(const struct aigw_conf *conf, const struct keyring *keyring, const 
 	opts.threads = threads;
 	opts.max_requests = conf->max_requests;
 	opts.master_pid = getpid();
-	/* Mapped before the fork: every worker, and each one restarted, shares it. */
-	opts.epochs = shared_epochs_new(POOL_EPOCHS);
-	if (!opts.epochs)
-		log_warn("no shared change counters: a config change reaches the other workers "
-		         "through the database's change feed only (within about 1 s)");
 
 	log_info("pool listening on %s: %d workers, each up to %d requests in flight (%d threads "
 	         "kept waiting)",
@@ -349,7 +341,6 @@ int pool_run(const struct aigw_conf *conf, const struct keyring *keyring, const 
 		remove_socket(unix_path, &sock_st);
 	free(unix_path);
 	free(slots);
-	shared_epochs_free(opts.epochs);
 	log_info("pool stopped");
 	return 0;
 }

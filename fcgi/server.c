@@ -424,7 +424,7 @@ int server_run_worker(const struct server_opts *o)
 	pthread_attr_init(&w.attr);
 	pthread_attr_setdetachstate(&w.attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&w.attr, THREAD_STACK_BYTES);
-	w.svc = services_start(conf, o->epochs);
+	w.svc = services_start(conf);
 	if (!w.svc) {
 		rc = 1;
 		goto out;

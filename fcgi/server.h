@@ -10,7 +10,6 @@
 
 struct aigw_conf;
 struct keyring;
-struct shared_epochs;
 
 struct server_opts {
 	const struct aigw_conf *conf;  /* borrowed, read-only */
@@ -19,7 +18,6 @@ struct server_opts {
 	int threads;                   /* request threads kept waiting, >= 1 */
 	int max_requests;              /* requests in flight (threads) at most */
 	pid_t master_pid;              /* pool master to follow in death; 0 if none */
-	struct shared_epochs *epochs;  /* the pool's shared change counters, or NULL */
 };
 
 /* Installs the process's signal dispositions. Must run before FCGX_Init so

@@ -19,8 +19,8 @@
 #include "clock.h"
 #include "conffile.h"
 #include "credits.h"
+#include "host_limits.h"
 #include "log.h"
-#include "shared_epochs.h"
 
 #define APP_BUCKETS 1024
 #define KEY_BUCKETS 1024
@@ -56,7 +56,7 @@ struct key_entry {
 
 struct app_cache {
 	const struct aigw_conf *conf;
-	struct shared_epochs *epochs;
+	struct limits *limits;
 	pthread_mutex_t mu;
 	struct app_entry *apps[APP_BUCKETS];
 	struct key_entry *keys[KEY_BUCKETS];
@@ -78,12 +78,12 @@ static uint64_t hash_bytes(const void *p, size_t n)
 	return h;
 }
 
-struct app_cache *app_cache_new(const struct aigw_conf *conf, struct shared_epochs *epochs)
+struct app_cache *app_cache_new(const struct aigw_conf *conf, struct limits *limits)
 {
 	struct app_cache *c = xcalloc(1, sizeof(*c));
 
 	c->conf = conf;
-	c->epochs = epochs;
+	c->limits = limits;
 	pthread_mutex_init(&c->mu, NULL);
 	return c;
 }
@@ -169,8 +169,8 @@ static bool snapshot_fresh(const struct app_cache *c, const struct app_snapshot 
 
 	if (s->period_end_us > 0 && wall >= s->period_end_us)
 		return false;
-	if (shared_epochs_get(c->epochs, s->app_id) != s->host_epoch)
-		return false; /* another process of the pool changed it */
+	if (limits_app_epoch(c->limits, s->app_id) != s->host_epoch)
+		return false; /* another process of the host changed it */
 	return now - s->loaded_us < (fed ? APP_MAX_AGE_US : APP_UNFED_MAX_AGE_US);
 }
 
@@ -222,7 +222,7 @@ aigw_rc app_cache_get(struct app_cache *c, struct db *db, const char *app_id,
 	struct app_snapshot *s;
 	struct app_entry *e;
 	unsigned long generation;
-	uint64_t host_epoch;
+	uint32_t host_epoch;
 	aigw_rc rc;
 
 	*out = NULL;
@@ -246,7 +246,7 @@ aigw_rc app_cache_get(struct app_cache *c, struct db *db, const char *app_id,
 
 	/* The counter before the load: a change during it makes the snapshot
 	 * stale at once. */
-	host_epoch = shared_epochs_get(c->epochs, app_id);
+	host_epoch = limits_app_epoch(c->limits, app_id);
 	rc = load(c, db, app_id, &s, err);
 	if (rc != AIGW_OK)
 		return rc;
@@ -316,7 +316,7 @@ static void invalidate_locked(struct app_cache *c, const char *app_id)
 
 void app_cache_invalidate(struct app_cache *c, const char *app_id)
 {
-	shared_epochs_bump(c->epochs, app_id);
+	limits_app_bump(c->limits, app_id);
 	pthread_mutex_lock(&c->mu);
 	invalidate_locked(c, app_id);
 	pthread_mutex_unlock(&c->mu);

@@ -9,8 +9,8 @@
  * - an app's settings and plan: a process polls the database's change feed
  *   (db/app_changes.h: a row per app touched by any write to apps, api_keys
  *   or ai_config, by triggers) once a second and drops what changed; a
- *   change made through any process of the same pool is dropped at once
- *   (shared_epochs.h: the pool's shared change counters). If the feed cannot
+ *   change made through any process of the same host is dropped at once
+ *   (host_limits.h: the host's per-app change counters). If the feed cannot
  *   be read for 2 s, entries older than 1 s are loaded again. So a change
  *   is seen within about 1 s (poll interval + the poll's own time).
  * - a key: positive answers only, each kept conf auth_cache_ttl_s (<= 10,
@@ -35,7 +35,7 @@
 struct aigw_conf;
 struct app_cache;
 struct db;
-struct shared_epochs;
+struct limits;
 
 /* One app as loaded at one moment; read-only; hold it with app_cache_get
  * and give it back with app_snapshot_put. */
@@ -46,13 +46,13 @@ struct app_snapshot {
 	long long period_end_us;      /* wall clock, 0: none (free plan: lifetime) */
 	long long loaded_us;          /* monotonic */
 	unsigned long generation;     /* the cache's invalidation count for the app */
-	uint64_t host_epoch;          /* the app's shared counter when loaded */
+	uint32_t host_epoch;          /* the app's host-wide counter when loaded */
 	int refs;                     /* under the cache's mutex */
 };
 
-/* conf and epochs (the pool's shared change counters; NULL: none) are
- * borrowed and must outlive the cache. */
-struct app_cache *app_cache_new(const struct aigw_conf *conf, struct shared_epochs *epochs);
+/* conf and limits (the host's shared table, whose per-app counters tell of
+ * changes; NULL: none) are borrowed and must outlive the cache. */
+struct app_cache *app_cache_new(const struct aigw_conf *conf, struct limits *limits);
 void app_cache_free(struct app_cache *c);
 
 /* The app's snapshot, loaded through db when missing or stale (two reads,
@@ -64,7 +64,7 @@ aigw_rc app_cache_get(struct app_cache *c, struct db *db, const char *app_id,
 void app_snapshot_put(struct app_cache *c, struct app_snapshot *s);
 
 /* Drops what the cache holds for app_id (its snapshot and its keys), here
- * and, through the shared counters, in the other processes of the pool. */
+ * and, through the host's counters, in the other processes of the host. */
 void app_cache_invalidate(struct app_cache *c, const char *app_id);
 
 /* Reads the change feed since the last poll and drops what changed; call

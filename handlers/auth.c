@@ -58,11 +58,12 @@ static bool bearer_token(const char *h, const char **tok, size_t *len)
 	return true;
 }
 
-static void fill(struct request *req, char *key_app_id, long long id, int role, const char *app_id)
+static void fill(struct request *req, char *key_app_id, const struct api_key *k)
 {
-	req->key_id = id;
-	req->key_role = role;
-	snprintf(key_app_id, 65, "%s", app_id);
+	req->key_id = k->id;
+	req->key_role = (int)k->role;
+	req->key_rpm = k->rpm;
+	snprintf(key_app_id, 65, "%s", k->app_id);
 }
 
 enum auth_result auth_check(struct thread_ctx *ctx, struct request *req, char *key_app_id)
@@ -95,7 +96,7 @@ enum auth_result auth_check(struct thread_ctx *ctx, struct request *req, char *k
 
 	apikey_hash(&kr->keys[kr->n - 1], tok, len, first);
 	if (cache && app_cache_key_get(cache, first, &hit)) {
-		fill(req, key_app_id, hit.id, (int)hit.role, hit.app_id);
+		fill(req, key_app_id, &hit);
 		res = AUTH_OK;
 		goto out;
 	}
@@ -122,7 +123,7 @@ enum auth_result auth_check(struct thread_ctx *ctx, struct request *req, char *k
 			res = AUTH_UNKNOWN;
 			goto out;
 		}
-		fill(req, key_app_id, k.id, (int)k.role, k.app_id);
+		fill(req, key_app_id, &k);
 		if (cache)
 			app_cache_key_put(cache, first, &k);
 		res = AUTH_OK;

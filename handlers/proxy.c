@@ -175,6 +175,49 @@ static bool begin(struct thread_ctx *ctx, struct request *req, struct response *
 	return true;
 }
 
+/* The app's and the key's fairness limits (host_limits.h), shared by every
+ * process of the host: admits the request, or answers our own 429 with
+ * Retry-After and returns false. Only proxied requests count. */
+static bool admit(struct thread_ctx *ctx, const struct request *req, struct response *resp,
+                  struct proxy *p)
+{
+	struct limits_request r = {
+	        .app_id = req->app_id,
+	        .key_id = req->key_id,
+	        .max_in_flight = (unsigned)p->cfg->max_concurrent_requests,
+	        .app_rpm = (unsigned)p->cfg->requests_per_minute,
+	        .key_rpm = req->key_rpm,
+	        .now_s = limits_now_s(),
+	};
+	enum limits_reason why;
+	int retry = 1;
+	char text[16];
+
+	why = limits_enter(ctx->svc ? ctx->svc->limits : NULL, &r, &p->ticket, &retry);
+	if (why == LIMITS_ADMIT)
+		return true;
+	snprintf(text, sizeof(text), "%d", retry > 0 ? retry : 1);
+	response_header(resp, "Retry-After", text);
+	log_info("limits: request %s of app %s refused (%s)", req->request_id, req->app_id,
+	         limits_reason_name(why));
+	if (why == LIMITS_IN_FLIGHT)
+		response_error(resp, 429, NULL, NULL,
+		               "this app already has %u requests in flight, its "
+		               "maxConcurrentRequests; retry when one ends",
+		               r.max_in_flight);
+	else if (why == LIMITS_APP_RPM)
+		response_error(resp, 429, NULL, NULL,
+		               "this app's limit of %u requests per minute (requestsPerMinute) is "
+		               "reached; retry in %s s",
+		               r.app_rpm, text);
+	else
+		response_error(resp, 429, NULL, NULL,
+		               "this API key's limit of %u requests per minute is reached; retry in "
+		               "%s s",
+		               r.key_rpm, text);
+	return false;
+}
+
 /* Prints body for the upstream, reserves the request's worst-case cost (the
  * printed length bounds the prompt, plus completion_bound tokens) and fills
  * *rq. On failure answers (500/402/503) and returns false. */
@@ -492,6 +535,7 @@ static void end(struct thread_ctx *ctx, struct proxy *p)
 		         "by itself): %s",
 		         p->resv.id, p->rec.request_id, err);
 	p->resv.id = 0;
+	limits_leave(ctx->svc ? ctx->svc->limits : NULL, &p->ticket);
 	if (p->byok_plain)
 		byok_plain_free(p->byok_plain);
 	p->byok_plain = NULL;
@@ -543,6 +587,7 @@ void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *res
 	long long completion_bound = 0;
 
 	memset(&p, 0, sizeof(p));
+	p.ticket = (struct limits_ticket){.app = -1, .proc = -1};
 	p.start_us = req->start_us ? req->start_us : clock_us();
 	response_before_head(resp, add_overhead, &p);
 	snprintf(p.rec.request_id, sizeof(p.rec.request_id), "%s", req->request_id);
@@ -551,7 +596,7 @@ void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *res
 	p.rec.endpoint = ep->name;
 
 	if (!parse_body(req, resp, &body) || !ep->check(state, body, resp) ||
-	    !begin(ctx, req, resp, body, &p) ||
+	    !begin(ctx, req, resp, body, &p) || !admit(ctx, req, resp, &p) ||
 	    !ep->shape(state, ctx, &p, body, resp, &completion_bound) ||
 	    !prepare_call(ctx, resp, &p, body, ep->path, completion_bound, ep->streams(state), &rq))
 		goto out;

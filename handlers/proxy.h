@@ -19,6 +19,7 @@
 
 #include "ai_config.h"
 #include "app_cache.h"
+#include "host_limits.h"
 #include "reserve.h"
 #include "request.h"
 #include "response.h"
@@ -64,6 +65,7 @@ struct proxy {
 	char *fwd[PROXY_MAX_FWD_HEADERS + 1]; /* "Name: value" lines, NULL-terminated */
 	char *upstream_body;                  /* the body as printed for the upstream */
 	struct reservation resv;              /* what credits_reserve holds; id 0: none */
+	struct limits_ticket ticket;          /* the app's place in flight (host_limits.h) */
 
 	/* The usage row, filled as the request goes. Endpoints may read its
 	 * app_id and is_byok (the app's own key is used). */

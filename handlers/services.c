@@ -6,13 +6,17 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "app_cache.h"
 #include "conffile.h"
 #include "db.h"
+#include "host_limits.h"
 #include "log.h"
 #include "usage_writer.h"
 
@@ -39,6 +43,8 @@ static void *poller_main(void *arg)
 		aigw_rc rc;
 
 		pthread_mutex_unlock(&s->mu);
+		/* a worker killed while holding requests frees its counts here */
+		limits_reclaim(s->pub.limits);
 		rc = app_cache_poll(s->pub.cache, s->poll_db, err);
 		if (rc != AIGW_OK && !s->poll_failing)
 			log_warn("cache: cannot read the change feed (%s); cached apps are loaded "
@@ -62,13 +68,53 @@ static void *poller_main(void *arg)
 	return NULL;
 }
 
-struct services *services_start(const struct aigw_conf *conf, struct shared_epochs *epochs)
+/* The limits table's path: conf limits_file, else a file in /dev/shm named
+ * after the user and the database, so that the processes of one host that
+ * share a database share the table and other stacks do not. */
+static void limits_path(const struct aigw_conf *conf, char *out, size_t cap)
+{
+	char id[512];
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	if (conf->limits_file && conf->limits_file[0]) {
+		snprintf(out, cap, "%s", conf->limits_file);
+		return;
+	}
+	snprintf(id, sizeof(id), "%s|%s|%d|%s", conf->db_socket ? conf->db_socket : "",
+	         conf->db_host ? conf->db_host : "", conf->db_port,
+	         conf->db_name ? conf->db_name : "");
+	for (const char *p = id; *p; p++) {
+		h ^= (unsigned char)*p;
+		h *= 1099511628211ULL;
+	}
+	snprintf(out, cap, "/dev/shm/aigw-limits-%lu-%016llx", (unsigned long)getuid(),
+	         (unsigned long long)h);
+}
+
+static struct limits *open_limits(const struct aigw_conf *conf)
+{
+	char path[4096], err[AIGW_ERRLEN];
+	struct limits *l = NULL;
+
+	limits_path(conf, path, sizeof(path));
+	if (limits_open(path, NULL, &l, err) != AIGW_OK) {
+		log_error("limits: %s; requests in flight and per minute are not limited, and "
+		          "config changes reach the other processes through the database's change "
+		          "feed only (within about 1 s)",
+		          err);
+		return NULL;
+	}
+	return l;
+}
+
+struct services *services_start(const struct aigw_conf *conf)
 {
 	struct services_impl *s = xcalloc(1, sizeof(*s));
 	int n = conf->db_connections > 0 ? conf->db_connections : 1;
 
 	s->pub.db_pool = db_pool_new(conf, (size_t)n, conf->db_wait_ms > 0 ? conf->db_wait_ms : 5000);
-	s->pub.cache = app_cache_new(conf, epochs);
+	s->pub.limits = open_limits(conf);
+	s->pub.cache = app_cache_new(conf, s->pub.limits);
 	s->poll_db = db_new_pooled(s->pub.db_pool);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->stop_cv, NULL);
@@ -86,6 +132,7 @@ fail:
 	pthread_mutex_destroy(&s->mu);
 	db_free(s->poll_db);
 	app_cache_free(s->pub.cache);
+	limits_close(s->pub.limits);
 	db_pool_free(s->pub.db_pool);
 	free(s);
 	return NULL;
@@ -107,6 +154,7 @@ void services_stop(struct services *pub, int drain_ms)
 	pthread_mutex_destroy(&s->mu);
 	db_free(s->poll_db);
 	app_cache_free(s->pub.cache);
+	limits_close(s->pub.limits);
 	db_pool_free(s->pub.db_pool);
 	free(s);
 }

@@ -1,26 +1,28 @@
 /* What the request threads of one process share, made once by the worker
  * (services_start) and reached through each thread's context: the pool of
  * database connections, the app and key cache with the thread that polls
- * its change feed once a second, and the usage writer. */
+ * its change feed once a second, the usage writer, and the host's shared
+ * limits table (host_limits.h). */
 #ifndef AIGW_SERVICES_H
 #define AIGW_SERVICES_H
 
 struct aigw_conf;
 struct app_cache;
 struct db_pool;
-struct shared_epochs;
+struct limits;
 struct usage_writer;
 
 struct services {
 	struct db_pool *db_pool;
 	struct app_cache *cache;
 	struct usage_writer *writer;
+	struct limits *limits; /* NULL when the table cannot be opened: no limits */
 };
 
-/* Starts them for a process; conf and epochs (the pool's shared change
- * counters, NULL: none) are borrowed and must outlive them. NULL when a
- * thread cannot start (logged). */
-struct services *services_start(const struct aigw_conf *conf, struct shared_epochs *epochs);
+/* Starts them for a process (after the fork: each worker holds its own
+ * process slot in the limits table); conf is borrowed and must outlive
+ * them. NULL when a thread cannot start (logged). */
+struct services *services_start(const struct aigw_conf *conf);
 /* Writes the queued usage (waiting up to drain_ms for the database), stops
  * the threads and frees everything; request threads must be gone. */
 void services_stop(struct services *s, int drain_ms);

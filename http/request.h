@@ -43,6 +43,7 @@ struct request {
 	/* filled by authentication (handlers/auth.c) */
 	long long key_id; /* api_keys.id of the bearer token, 0 if none */
 	int key_role;     /* enum key_role */
+	unsigned key_rpm; /* the key's requests per minute, 0: unlimited */
 };
 
 /* Returns a CGI param value ("HTTP_AUTHORIZATION", "CONTENT_TYPE", ...) or NULL. */

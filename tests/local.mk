@@ -10,8 +10,7 @@ BASE_UNIT_TESTS = \
 	tests/unit/test_conffile \
 	tests/unit/test_utf8 \
 	tests/unit/test_strict_json \
-	tests/unit/test_money \
-	tests/unit/test_shared_epochs
+	tests/unit/test_money
 check_PROGRAMS += $(BASE_UNIT_TESTS)
 TESTS += $(BASE_UNIT_TESTS)
 tests_unit_test_buf_SOURCES = tests/unit/test_buf.c tests/unit/check.h
@@ -24,8 +23,6 @@ tests_unit_test_strict_json_SOURCES = tests/unit/test_strict_json.c tests/unit/c
 tests_unit_test_strict_json_LDADD = $(BASE_LIBS)
 tests_unit_test_money_SOURCES = tests/unit/test_money.c tests/unit/check.h
 tests_unit_test_money_LDADD = $(BASE_LIBS)
-tests_unit_test_shared_epochs_SOURCES = tests/unit/test_shared_epochs.c tests/unit/check.h
-tests_unit_test_shared_epochs_LDADD = $(BASE_LIBS)
 
 # http/
 HTTP_UNIT_TESTS = \

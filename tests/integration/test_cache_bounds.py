@@ -60,6 +60,6 @@ class CacheBoundsTest(BillingTest):
         r = gw.request("PUT", gw.config_path(self.app_id), token=self.admin,
                        body={"allowedModels": ["anthropic/claude-3.5-sonnet"]})
         self.assertEqual(r.status, 200, repr(r))
-        # every worker, at once: the pool's shared change counters
+        # every worker, at once: the host's per-app change counters
         statuses = [self.chat(chat_body(max_tokens=1)).status for _ in range(20)]
         self.assertEqual(statuses, [403] * 20)
