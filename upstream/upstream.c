@@ -7,6 +7,7 @@
 
 #include "upstream.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -40,10 +41,48 @@ struct call {
 	bool aborted;
 };
 
+/* What every thread's client shares: the DNS cache and the TLS sessions, so
+ * that a thread started for a burst resumes a TLS session instead of a full
+ * handshake. (Connections themselves stay per thread: libcurl does not
+ * support sharing them between concurrent threads.) Made once, kept for the
+ * life of the process. */
+static CURLSH *shared;
+static pthread_once_t shared_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t shared_locks[CURL_LOCK_DATA_LAST];
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *arg)
+{
+	(void)h;
+	(void)access;
+	(void)arg;
+	pthread_mutex_lock(&shared_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *arg)
+{
+	(void)h;
+	(void)arg;
+	pthread_mutex_unlock(&shared_locks[data]);
+}
+
+static void share_init(void)
+{
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&shared_locks[i], NULL);
+	shared = curl_share_init();
+	if (!shared)
+		return; /* each thread keeps its own caches */
+	curl_share_setopt(shared, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(shared, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(shared, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(shared, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+}
+
 struct upstream *upstream_new(const struct aigw_conf *conf)
 {
 	struct upstream *u = xcalloc(1, sizeof(*u));
 
+	pthread_once(&shared_once, share_init);
 	u->conf = conf;
 	u->multi = curl_multi_init();
 	u->easy = curl_easy_init();
@@ -154,6 +193,8 @@ static aigw_rc setup(struct upstream *u, const struct upstream_request *rq, stru
 		return aigw_fail(err, AIGW_EINVAL, "upstream URL too long");
 
 	curl_easy_reset(e);
+	if (shared)
+		curl_easy_setopt(e, CURLOPT_SHARE, shared);
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)conf->upstream_connect_timeout_ms);

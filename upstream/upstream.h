@@ -1,7 +1,8 @@
 /* The upstream client: the only place that uses libcurl. One `struct
  * upstream` per thread keeps a multi handle (its connection pool keeps
- * HTTP keep-alive and TLS sessions to the upstream across requests) and one
- * easy handle. A call streams the answer to callbacks as bytes arrive and
+ * HTTP keep-alive connections to the upstream across requests) and one easy
+ * handle; the DNS cache and TLS sessions are shared by the whole process, so
+ * a new thread's first connection resumes a TLS session. A call streams the answer to callbacks as bytes arrive and
  * ticks the caller every tenth of a second, so the caller can send heartbeats
  * and notice a client that went away; any callback can abort the transfer,
  * which closes the upstream connection at once. */
