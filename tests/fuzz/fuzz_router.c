@@ -51,7 +51,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	                  "101112131415161718191a1b1c1d1e1f\n",
 	                  NULL) != AIGW_OK)
 		abort();
-	ctx = thread_ctx_new(&conf, &keyring);
+	ctx = thread_ctx_new(&conf, &keyring, NULL);
 	return 0;
 }
 
