@@ -11,6 +11,9 @@ db_vars() {
 	DB_RUN=$RUN/mysqld
 	DB_SOCK=$DB_RUN/mysqld.sock
 	DB_PIDFILE=$RUN/mariadb.pid
+	# The server's settings (db_cnf_write); what it started with in DB_FP.
+	DB_CNF=$DIR/my.cnf
+	DB_FP=$RUN/mariadb.fp
 	DB_MATCH="--datadir=$DATADIR "
 	DB_NAME=aigw
 	# The runtime account (aigw.conf): data only, no DDL.
@@ -62,12 +65,101 @@ db_datadir_owner() {
 	chmod 0700 "$DATADIR"
 }
 
+# How many connections the gateway may hold at once: per process its
+# db_connections (aigw.conf; default 8), whatever the number of requests in
+# flight; under apache-fcgid every aigw.fcgi process mod_fcgid may start
+# counts as a worker.
+db_gateway_connections() {
+	local workers per
+	if [ "$SERVER" = apache-fcgid ]; then
+		workers=$FCGID_MAXPROCS
+	else
+		workers=$POOL_WORKERS
+	fi
+	per=$(conf_get "$CONF" db_connections)
+	[[ "$per" =~ ^[0-9]+$ ]] || per=8
+	echo $((workers * per))
+}
+
+# max_connections: the gateway's connections, 24 for everyone else
+# (aigw-admin, the reader account, a DBA, monitoring), a quarter on top for
+# a pool restarting while its old workers still hold theirs; never below
+# MariaDB's default 151.
+db_max_connections() {
+	local n
+	n=$(($(db_gateway_connections) + 24))
+	n=$((n + n / 4))
+	[ "$n" -ge 151 ] || n=151
+	echo "$n"
+}
+
+# max_prepared_stmt_count: 64 per connection allowed (the gateway caches up to
+# 64 statements per connection), never below MariaDB's default 16382.
+db_max_prepared() {
+	local n
+	n=$(($(db_max_connections) * 64))
+	[ "$n" -ge 16382 ] || n=16382
+	echo "$n"
+}
+
+# DIR/my.cnf, read by mariadbd (--defaults-file) and nothing else. Every
+# setting that differs from MariaDB's default, with its reason.
+db_cnf_write() {
+	cat >"$DB_CNF.new" <<EOF
+# MariaDB settings of the stack in $DIR, written by deploy/stack up
+# (the server also gets --datadir, --socket, --skip-networking, --user, the time
+# zone and the character set on its command line). README.md: "Sizing for
+# thousands of streams".
+[mariadbd]
+# The gateway's connections (workers x db_connections, or x threads while each
+# request thread keeps its own) + 24 for admin tools, + 25 %; MariaDB answers
+# "Too many connections" beyond it. The next up sets a new value at once.
+max_connections = $(db_max_connections)
+# Each gateway connection keeps up to 64 prepared statements (db/db.c); past this
+# server-wide count a prepare fails and the request is answered 503.
+max_prepared_stmt_count = $(db_max_prepared)
+# One server thread per connection (the default): the gateway keeps a few
+# connections per worker, far from the hundreds where pool-of-threads pays.
+thread_handling = one-thread-per-connection
+# Descriptors: connections, tables and temporary files each take some; the
+# server raises its own limit to this at start (as root).
+open_files_limit = 16384
+# Durability first: every commit (a usage row, a credit settlement) is on disk
+# before the gateway goes on; 0 or 2 would lose up to a second of billing
+# records on a crash. Commits of concurrent requests share one flush.
+innodb_flush_log_at_trx_commit = 1
+EOF
+	install_if_changed "$DB_CNF.new" "$DB_CNF" 0644 || true
+}
+
+# A running server gets a changed max_connections or max_prepared_stmt_count
+# at once; anything else that changed in my.cnf waits for its next start.
+DB_CNF_DYNAMIC="max_connections max_prepared_stmt_count"
+db_cnf_static() { grep -vE "^($(printf '%s' "$DB_CNF_DYNAMIC" | tr ' ' '|')) " "$DB_CNF"; }
+db_cnf_apply() {
+	local var want have
+	for var in $DB_CNF_DYNAMIC; do
+		want=$(conf_get "$DB_CNF" "$var")
+		have=$(echo "SELECT @@GLOBAL.$var" | db_sql 2>/dev/null) || return 0
+		if [ -n "$want" ] && [ "$have" != "$want" ]; then
+			say "MariaDB: $var $have -> $want"
+			echo "SET GLOBAL $var = $want" | db_sql ||
+				warn "could not set MariaDB's $var to $want"
+		fi
+	done
+	if [ "$(db_cnf_static | cksum)" != "$(cat "$DB_FP" 2>/dev/null)" ]; then
+		warn "$DB_CNF changed since MariaDB started: restart it to apply it (deploy/stack db-stop; deploy/stack db-start)"
+	fi
+}
+
 db_start() {
 	local pid
+	[ -f "$DB_CNF" ] || db_cnf_write
 	if pid=$(db_pid); then
 		if [ "$(proc_uid "$pid")" = "$(id -u "$DB_USER_OS")" ]; then
 			say "MariaDB is running (pid $pid)"
 			db_ping || wait_for 30 db_ping || die "MariaDB (pid $pid) does not answer on $DB_SOCK"
+			db_cnf_apply
 			return 0
 		fi
 		say "MariaDB (pid $pid) runs as root: restarting it as $DB_USER_OS"
@@ -84,8 +176,9 @@ db_start() {
 	say "starting MariaDB as $DB_USER_OS (socket $DB_SOCK)"
 	# Started as root, mariadbd drops to --user before it touches any file.
 	# UTC is the server's time zone, like the times the gateway stores.
+	db_cnf_static | cksum >"$DB_FP"
 	start_bg "$DB_PIDFILE" "$LOGD/mariadb.log" \
-		mariadbd --no-defaults --datadir="$DATADIR" --socket="$DB_SOCK" \
+		mariadbd --defaults-file="$DB_CNF" --datadir="$DATADIR" --socket="$DB_SOCK" \
 		--skip-networking --user="$DB_USER_OS" --pid-file="$DB_RUN/mariadbd.pid" \
 		--log-error="$LOGD/mariadb.log" --default-time-zone=+00:00 \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci

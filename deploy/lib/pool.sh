@@ -50,7 +50,7 @@ pool_fingerprint() {
 pool_socket_ready() { [ -S "$POOL_SOCK" ]; }
 
 pool_start() {
-	local pid fp
+	local pid fp nofile
 	fp=$(pool_fingerprint)
 	if pid=$(pool_pid); then
 		if [ "$(cat "$POOL_FP" 2>/dev/null)" = "$fp" ] && [ -S "$POOL_SOCK" ]; then
@@ -67,12 +67,14 @@ pool_start() {
 	need_access "$POOL_USER" -w "$DB_SOCK" "the MariaDB socket"
 	install -d -o "$POOL_USER" -g "$WEB_GROUP" -m 0750 "$POOL_RUN"
 	rm -f "$POOL_SOCK" "$RUN/aigw.sock"
-	say "starting the aigw pool as $POOL_USER: $POOL_WORKERS workers x $POOL_THREADS threads on $POOL_SOCK"
-	# setpriv execs (no process in between, so the pid is the master's): the
-	# pool runs as POOL_USER with its groups, without capabilities, and can
-	# never gain privileges (no setuid).
+	nofile=$(limits_nofile)
+	say "starting the aigw pool as $POOL_USER: $POOL_WORKERS workers x $POOL_THREADS threads on $POOL_SOCK (up to $nofile descriptors each)"
+	# prlimit and setpriv exec (no process in between, so the pid is the
+	# master's): the pool gets the descriptor limit for thousands of sockets
+	# (limits.sh), runs as POOL_USER with its groups, without capabilities, and
+	# can never gain privileges (no setuid).
 	start_bg "$POOL_PIDFILE" "$LOGD/aigw.log" \
-		setpriv --reuid="$POOL_USER" --regid="$POOL_GROUP" --init-groups --no-new-privs \
+		prlimit --nofile="$nofile:$nofile" -- setpriv --reuid="$POOL_USER" --regid="$POOL_GROUP" --init-groups --no-new-privs \
 		--inh-caps=-all --bounding-set=-all -- \
 		"$FCGI" --config "$CONF" --listen "$POOL_SOCK" \
 		--workers "$POOL_WORKERS" --threads "$POOL_THREADS"

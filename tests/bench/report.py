@@ -122,7 +122,7 @@ def main():
         "portkey": f"Portkey {meta['PORTKEY']}",
         "floor": "floor (lighttpd + FastCGI)",
     }
-    errors = {t: 0 for t in TARGETS}
+    errors = {t: 0 for t in TARGETS}  # (the many-streams rows add into "ent")
     rows = []
 
     def row(name, cells):
@@ -205,6 +205,54 @@ def main():
             {t: f"{stalls[t]}" for t in slow_targets})
         row(f"**{n} streams: completed**",
             {t: f"{done[t]}/{total[t]}" for t in slow_targets})
+    # many streams: aigw enterprise through each web server (the same pool), each
+    # against the mock direct at the same count; in the aigw enterprise column
+    for phase, target, server, n in (("manyL", "ent", "lighttpd", meta.get("MANY_L")),
+                                     ("manyA", "apache", "Apache mod_proxy_fcgi", meta.get("MANY_A"))):
+        if not n or not rounds(work, phase, target):
+            continue
+        pair = {"mock": "mock", "ent": target}
+        ttfe = {c: samples(work, f"{phase}.{t}.ttfe") for c, t in pair.items()}
+        gap = {c: samples(work, f"{phase}.{t}.gap") for c, t in pair.items()}
+        stalls, done, total = {}, {}, {}
+        for c, t in pair.items():
+            rs = rounds(work, phase, t)
+            stalls[c] = sum(int(r.get("stalls", 0)) for r in rs)
+            done[c] = sum(int(r.get("completed", 0)) for r in rs)
+            total[c] = sum(int(r.get("streams", int(n))) for r in rs)
+            errors[c] += sum(int(r.get("errors", 0)) for r in rs)
+        per, idle, threads = [], [], []
+        d = os.path.join(work, "out", phase)
+        for name in sorted(os.listdir(d)):
+            if name.startswith(target + ".") and name.endswith(".mem"):
+                m = re.search(r"idle_kb=(\d+) peak_kb=(\d+) streams=(\d+) threads=(\d+)",
+                              open(os.path.join(d, name)).read())
+                if m:
+                    i, pk, k, th = (int(x) for x in m.groups())
+                    per.append((pk - i) / k)
+                    idle.append(i)
+                    threads.append(th)
+        head = (f"{n} streams via {server} ({meta['MANY_DELTAS']} deltas "
+                f"{meta['MANY_INTERVAL_MS']} ms apart, opened over "
+                f"{int(n) * int(meta['RAMP_US']) // 1000} ms, pool {meta['MANY_POOL']})")
+        two = ("mock", "ent")
+        row(f"**{head}: completed**", {c: f"{done[c]}/{total[c]}" for c in two})
+        row(f"{n} streams via {server}: TTFE p50 / p99",
+            {c: f"{ms(pct(ttfe[c], 0.5))} / {ms(pct(ttfe[c], 0.99))}" for c in two})
+        cells = {"mock": "(base)", "ent": "-"}
+        if ttfe["ent"] and ttfe["mock"]:
+            cells["ent"] = (f"{ms(pct(ttfe['ent'], 0.5) - pct(ttfe['mock'], 0.5), signed=True)} / "
+                            f"{ms(pct(ttfe['ent'], 0.99) - pct(ttfe['mock'], 0.99), signed=True)}")
+        row(f"**{n} streams via {server}: TTFE added p50 / p99** (vs mock direct)", cells)
+        row(f"**{n} streams via {server}: gap p99** (paced {meta['MANY_INTERVAL_MS']} ms)",
+            {c: ms(pct(gap[c], 0.99)) for c in two})
+        row(f"{n} streams via {server}: stalls (gap > {meta['MANY_STALL_MS']} ms)",
+            {c: str(stalls[c]) for c in two})
+        row(f"**{n} streams via {server}: pool memory per stream** (PSS at the plateau "
+            f"- idle, all pool processes)",
+            {"mock": "n/a", "ent": "-" if not per else
+             f"{statistics.median(per):.0f} KiB (idle {statistics.median(idle) / 1024:.0f} MiB "
+             f"= {statistics.median(idle) / max(threads):.0f} KiB x {max(threads)} threads)"})
     row("errors, all measures", {t: str(errors[t]) for t in TARGETS})
 
     # print
@@ -221,6 +269,12 @@ def main():
                f"{meta['ROUNDS']} interleaved rounds per measure (latency {meta['LAT_SECS']} s, "
                f"wrk {meta['WRK_SECS']} s each); everything on 127.0.0.1, sharing the cores; "
                f"run took {meta['ELAPSED']} s.")
+    if meta.get("MANY_L"):
+        out.append(f"Many streams: aigw enterprise through lighttpd and through Apache "
+                   f"{meta.get('APACHE', '?')} mod_proxy_fcgi (`deploy/apache/aigw-proxy-fcgi.conf.in`) "
+                   f"in front of the same pool ({meta['MANY_POOL']} threads), "
+                   f"{meta['MANY_ROUNDS']} round(s); the rows count all rounds, "
+                   f"in the aigw enterprise column.")
     out.append("")
     out.append("| measure | " + " | ".join(labels[t] for t in TARGETS) + " |")
     out.append("|---|" + "---|" * len(TARGETS))
