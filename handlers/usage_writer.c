@@ -155,6 +155,10 @@ static void *writer_main(void *arg)
 			/* Only now do the records leave the queue. */
 			w->head = (w->head + n) % USAGE_QUEUE_MAX;
 			w->count -= n;
+			/* Back to the ring's start when empty: only as many slots as
+			 * ever waited at once are touched (memory), not the whole ring. */
+			if (w->count == 0)
+				w->head = 0;
 			w->oldest_queued_us = clock_us();
 			pthread_cond_broadcast(&w->room);
 			backoff = BACKOFF_MIN_MS;
@@ -228,7 +232,10 @@ void usage_writer_submit(struct usage_writer *w, const struct usage_record *rec)
 	w->stats.submitted++;
 	if (w->count < USAGE_QUEUE_MAX / 2)
 		w->warned_full = false;
-	pthread_cond_signal(&w->work);
+	/* The writer needs waking only to start its flush timer (the first
+	 * record) or for a full batch: not once per request. */
+	if (w->count == 1 || w->count == USAGE_BATCH_MAX)
+		pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->mu);
 }
 

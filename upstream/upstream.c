@@ -78,6 +78,9 @@ static void share_init(void)
 	curl_share_setopt(shared, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 }
 
+static size_t on_header_line(char *line, size_t size, size_t nitems, void *userdata);
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata);
+
 struct upstream *upstream_new(const struct aigw_conf *conf)
 {
 	struct upstream *u = xcalloc(1, sizeof(*u));
@@ -90,6 +93,13 @@ struct upstream *upstream_new(const struct aigw_conf *conf)
 		log_error("upstream: libcurl could not make its handles");
 		abort();
 	}
+	if (shared)
+		curl_easy_setopt(u->easy, CURLOPT_SHARE, shared);
+	curl_easy_setopt(u->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(u->easy, CURLOPT_CONNECTTIMEOUT_MS, (long)conf->upstream_connect_timeout_ms);
+	curl_easy_setopt(u->easy, CURLOPT_HEADERFUNCTION, on_header_line);
+	curl_easy_setopt(u->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(u->easy, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 	return u;
 }
 
@@ -192,17 +202,12 @@ static aigw_rc setup(struct upstream *u, const struct upstream_request *rq, stru
 	if ((size_t)snprintf(url, sizeof(url), "%s%s", conf->upstream_url, rq->path) >= sizeof(url))
 		return aigw_fail(err, AIGW_EINVAL, "upstream URL too long");
 
-	curl_easy_reset(e);
-	if (shared)
-		curl_easy_setopt(e, CURLOPT_SHARE, shared);
+	/* No curl_easy_reset: it would free the handle's buffers, which every
+	 * call would then allocate again. What differs per call is set here;
+	 * the rest once, in upstream_new. */
 	curl_easy_setopt(e, CURLOPT_URL, url);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)conf->upstream_connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header_line);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
 
 	if (rq->api_key && rq->api_key[0]) {
 		char auth[640];
@@ -225,6 +230,8 @@ static aigw_rc setup(struct upstream *u, const struct upstream_request *rq, stru
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
 		                 (curl_off_t)(rq->body ? rq->body_len : 0));
+	} else {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L); /* undoes a previous POST */
 	}
 	if (!h)
 		return aigw_fail(err, AIGW_EUPSTREAM, "upstream: out of memory for headers");
