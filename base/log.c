@@ -1,11 +1,22 @@
-/* Logging to stderr: one line per call, built on the stack and written with a
- * single write() so lines from concurrent threads never interleave, and so
- * logging still works when the heap is exhausted (alloc.c logs OOM). */
+/* Logging to stderr: one line per call, built on the stack (so logging still
+ * works when the heap is exhausted: alloc.c logs OOM) and never interleaved
+ * with another thread's.
+ *
+ * Lines are combined: a thread appends its line to a shared buffer under a
+ * mutex (a copy) and, if no thread is writing, becomes the writer and writes
+ * everything pending with one write() outside the mutex until nothing is
+ * left. Threads whose line arrives meanwhile return at once: the writer
+ * takes it. Nothing waits for a timer and nothing stays buffered once its
+ * logging call has returned and the writer's write returned; writes to one
+ * file serialize in the kernel anyway, and with thousands of request threads
+ * on few cores one write() per line made them queue there. */
 #include "config.h"
 
 #include "log.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,8 +26,71 @@
 #include <unistd.h>
 
 #define LOG_LINE_MAX 4096
+/* Lines waiting for the writer; a line that does not fit waits for room. */
+#define LOG_PENDING_MAX (256 * 1024)
+
+static pthread_mutex_t pending_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t pending_room = PTHREAD_COND_INITIALIZER;
+static char pending[LOG_PENDING_MAX];
+static size_t pending_len;
+static bool writing; /* a thread is writing the pending lines out */
+/* Bytes ever queued and ever written, so that a caller can wait for its line. */
+static unsigned long long queued_total, written_total;
+static pthread_cond_t pending_written = PTHREAD_COND_INITIALIZER;
 
 static volatile int current_level = LOG_LVL_INFO;
+
+static void write_all(const char *p, size_t len)
+{
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(STDERR_FILENO, p + off, len - off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+}
+
+/* Queues the line, and writes the queue out if nobody else is. With wait
+ * set (errors: the process may be about to die) it returns only once the
+ * line is written, whoever writes it. */
+static void emit(const char *line, size_t len, bool wait)
+{
+	static char out[LOG_PENDING_MAX];
+	unsigned long long mine;
+
+	pthread_mutex_lock(&pending_mu);
+	while (pending_len + len > sizeof(pending))
+		pthread_cond_wait(&pending_room, &pending_mu);
+	memcpy(pending + pending_len, line, len);
+	pending_len += len;
+	queued_total += len;
+	mine = queued_total;
+	if (writing) {
+		while (wait && written_total < mine)
+			pthread_cond_wait(&pending_written, &pending_mu);
+		pthread_mutex_unlock(&pending_mu);
+		return;
+	}
+	writing = true;
+	while (pending_len > 0) {
+		/* out is the writer's alone: only one thread writes at a time */
+		size_t n = pending_len;
+
+		memcpy(out, pending, n);
+		pending_len = 0;
+		pthread_cond_broadcast(&pending_room);
+		pthread_mutex_unlock(&pending_mu);
+		write_all(out, n);
+		pthread_mutex_lock(&pending_mu);
+		written_total += n;
+		pthread_cond_broadcast(&pending_written);
+	}
+	writing = false;
+	pthread_mutex_unlock(&pending_mu);
+}
 static __thread char thread_request_id[40];
 
 static const char *const level_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
@@ -80,7 +154,7 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	struct timeval tv;
 	struct tm tm;
 	va_list ap;
-	size_t len, off;
+	size_t len;
 	int saved_errno = errno;
 	int n;
 
@@ -107,14 +181,6 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	len = append_escaped(line, len, sizeof(line) - 1, msg);
 	line[len++] = '\n';
 
-	for (off = 0; off < len;) {
-		ssize_t w = write(STDERR_FILENO, line + off, len - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += (size_t)w;
-	}
+	emit(line, len, lvl == LOG_LVL_ERROR);
 	errno = saved_errno;
 }

@@ -72,7 +72,8 @@ struct worker {
 	pthread_cond_t changed;     /* a spawn is needed, or a thread ended */
 	struct worker_thread *list; /* every running request thread */
 	int n_threads;
-	atomic_int n_idle; /* threads waiting in accept (or about to) */
+	atomic_int n_idle;    /* threads waiting in accept (or about to) */
+	atomic_int to_retire; /* threads asked to end after their request */
 	int spare;         /* idle threads to keep ready */
 	int max_threads;   /* = max_requests */
 	bool warned_full;
@@ -191,10 +192,15 @@ static void want_threads(struct worker *w, int idle)
 }
 
 /* Whether a thread that just finished a request should end instead of
- * waiting again: more than twice the spare threads already wait. */
+ * waiting again: the spawner asked for that many to end (retire_surplus). */
 static bool surplus(struct worker *w)
 {
-	return atomic_load(&w->n_idle) >= 2 * w->spare;
+	int n = atomic_load(&w->to_retire);
+
+	while (n > 0)
+		if (atomic_compare_exchange_weak(&w->to_retire, &n, n - 1))
+			return true;
+	return false;
 }
 
 static void thread_leave(struct worker_thread *t)
@@ -301,14 +307,33 @@ static bool start_thread(struct worker *w)
 	return false;
 }
 
+/* Once a second: when more than twice the spare threads have been waiting,
+ * asks the surplus to end (each after its next request). Done on a clock,
+ * not by each thread as it finishes, so that a steady load does not end
+ * threads only to start them again a moment later. */
+static void retire_surplus(struct worker *w, long long *last_us)
+{
+	long long now = clock_us();
+	int excess;
+
+	if (now - *last_us < 1000000)
+		return;
+	*last_us = now;
+	excess = atomic_load(&w->n_idle) - 2 * w->spare;
+	atomic_store(&w->to_retire, excess > 0 ? excess : 0);
+}
+
 /* Keeps w->spare threads waiting in accept, up to max_threads in all, so
- * that a request never waits for a thread to be made. */
+ * that a request never waits for a thread to be made; trims the surplus
+ * once a second. */
 static void *spawner_main(void *arg)
 {
 	struct worker *w = arg;
+	long long last_trim = clock_us();
 
 	pthread_mutex_lock(&w->mu);
 	while (!atomic_load(&w->stopping)) {
+		struct timespec until;
 		bool failed = false;
 
 		while (atomic_load(&w->n_idle) < w->spare && w->n_threads < w->max_threads &&
@@ -327,20 +352,16 @@ static void *spawner_main(void *arg)
 		}
 		if (w->n_threads < w->max_threads)
 			w->warned_full = false;
-		if (failed) {
-			/* Out of memory or of tasks: try again in a while. */
-			struct timespec until;
-
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += 100 * 1000000L;
-			if (until.tv_nsec >= 1000000000L) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&w->changed, &w->mu, &until);
-			continue;
+		retire_surplus(w, &last_trim);
+		/* Out of memory or of tasks: try again in a while; else at the
+		 * next trim, or when asked. */
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += (failed ? 100 : 1000) * 1000000L;
+		while (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
 		}
-		pthread_cond_wait(&w->changed, &w->mu);
+		pthread_cond_timedwait(&w->changed, &w->mu, &until);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -419,6 +440,7 @@ int server_run_worker(const struct server_opts *o)
 	w.max_threads = o->max_requests > w.spare ? o->max_requests : w.spare;
 	atomic_init(&w.stopping, false);
 	atomic_init(&w.n_idle, 0);
+	atomic_init(&w.to_retire, 0);
 	pthread_mutex_init(&w.mu, NULL);
 	pthread_cond_init(&w.changed, NULL);
 	pthread_attr_init(&w.attr);

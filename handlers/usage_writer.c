@@ -20,6 +20,7 @@
 _Static_assert(USAGE_BATCH_MAX <= DB_USAGE_BATCH_MAX, "a batch the store cannot take");
 
 #define BACKOFF_MIN_MS 100
+#define USAGE_QUEUE_START 256
 #define BACKOFF_MAX_MS 5000
 #define FLUSH_FALLBACK_MS 10
 
@@ -30,8 +31,8 @@ struct usage_writer {
 	pthread_mutex_t mu;
 	pthread_cond_t work; /* records queued, or stopping */
 	pthread_cond_t room; /* the queue has room again */
-	struct usage_record *ring;
-	size_t head, count;        /* ring[head] is the oldest */
+	struct usage_record *ring;  /* grows by doubling up to USAGE_QUEUE_MAX */
+	size_t cap, head, count;    /* ring[head] is the oldest */
 	long long oldest_queued_us; /* monotonic time the oldest waiting record came */
 	bool stopping;
 	long long stop_deadline_us;
@@ -145,7 +146,7 @@ static void *writer_main(void *arg)
 			break;
 		n = w->count < USAGE_BATCH_MAX ? w->count : USAGE_BATCH_MAX;
 		for (size_t i = 0; i < n; i++)
-			batch[i] = w->ring[(w->head + i) % USAGE_QUEUE_MAX];
+			batch[i] = w->ring[(w->head + i) % w->cap];
 		pthread_mutex_unlock(&w->mu);
 
 		rc = write_batch(w, batch, n, err);
@@ -153,12 +154,8 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&w->mu);
 		if (rc == AIGW_OK) {
 			/* Only now do the records leave the queue. */
-			w->head = (w->head + n) % USAGE_QUEUE_MAX;
+			w->head = (w->head + n) % w->cap;
 			w->count -= n;
-			/* Back to the ring's start when empty: only as many slots as
-			 * ever waited at once are touched (memory), not the whole ring. */
-			if (w->count == 0)
-				w->head = 0;
 			w->oldest_queued_us = clock_us();
 			pthread_cond_broadcast(&w->room);
 			backoff = BACKOFF_MIN_MS;
@@ -176,7 +173,7 @@ static void *writer_main(void *arg)
 	}
 	/* What is left could not be written before the stop deadline. */
 	for (size_t i = 0; i < w->count; i++)
-		log_unrecorded(&w->ring[(w->head + i) % USAGE_QUEUE_MAX],
+		log_unrecorded(&w->ring[(w->head + i) % w->cap],
 		               "the database was unavailable until the process stopped");
 	w->count = 0;
 	pthread_cond_broadcast(&w->room);
@@ -191,7 +188,8 @@ struct usage_writer *usage_writer_start(const struct aigw_conf *conf, struct db_
 
 	w->conf = conf;
 	w->db = db_new_pooled(pool);
-	w->ring = xcalloc(USAGE_QUEUE_MAX, sizeof(*w->ring));
+	w->cap = USAGE_QUEUE_START;
+	w->ring = xcalloc(w->cap, sizeof(*w->ring));
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->work, NULL);
 	pthread_cond_init(&w->room, NULL);
@@ -206,6 +204,22 @@ struct usage_writer *usage_writer_start(const struct aigw_conf *conf, struct db_
 		return NULL;
 	}
 	return w;
+}
+
+/* Under w->mu, with the ring full and below USAGE_QUEUE_MAX: doubles it,
+ * the records in order from its start. Memory follows the largest backlog
+ * seen, not the bound. */
+static void grow(struct usage_writer *w)
+{
+	size_t cap = w->cap * 2 < USAGE_QUEUE_MAX ? w->cap * 2 : USAGE_QUEUE_MAX;
+	struct usage_record *ring = xcalloc(cap, sizeof(*ring));
+
+	for (size_t i = 0; i < w->count; i++)
+		ring[i] = w->ring[(w->head + i) % w->cap];
+	free(w->ring);
+	w->ring = ring;
+	w->cap = cap;
+	w->head = 0;
 }
 
 void usage_writer_submit(struct usage_writer *w, const struct usage_record *rec)
@@ -227,7 +241,9 @@ void usage_writer_submit(struct usage_writer *w, const struct usage_record *rec)
 	}
 	if (w->count == 0)
 		w->oldest_queued_us = clock_us();
-	w->ring[(w->head + w->count) % USAGE_QUEUE_MAX] = *rec;
+	if (w->count == w->cap)
+		grow(w);
+	w->ring[(w->head + w->count) % w->cap] = *rec;
 	w->count++;
 	w->stats.submitted++;
 	if (w->count < USAGE_QUEUE_MAX / 2)
