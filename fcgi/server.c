@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +44,9 @@
 #define DRAIN_TIMEOUT_MS 10000
 /* Sent to idle threads to break them out of accept() when stopping. */
 #define WAKE_SIGNAL SIGUSR2
+/* accept() returns after this long without a request (SO_RCVTIMEO on the
+ * listening socket), so that an idle thread can end when it is surplus. */
+#define IDLE_WAKE_S 1
 /* A refused body is read and dropped up to this much (see fcgi_drain_input). */
 #define REFUSED_BODY_DRAIN (16 * 1024 * 1024)
 /* A request thread's stack: the deepest path (the strict JSON reader at
@@ -191,8 +196,9 @@ static void want_threads(struct worker *w, int idle)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* Whether a thread that just finished a request should end instead of
- * waiting again: the spawner asked for that many to end (retire_surplus). */
+/* Whether a thread that just finished a request, or waited a second for one
+ * (IDLE_WAKE_S), should end instead of waiting again: the spawner asked for
+ * that many to end (retire_surplus). */
 static bool surplus(struct worker *w)
 {
 	int n = atomic_load(&w->to_retire);
@@ -251,6 +257,13 @@ static void *thread_main(void *arg)
 		if (rc < 0) {
 			if (atomic_load(&w->stopping))
 				break;
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK) {
+				/* The listening socket's receive timeout: a second without
+				 * a request. A surplus thread ends now, idle. */
+				if (surplus(w))
+					break;
+				continue;
+			}
 			if (transient_accept_error(-rc)) {
 				log_warn("accept failed: %s; retrying", strerror(-rc));
 				usleep(100 * 1000);
@@ -308,9 +321,10 @@ static bool start_thread(struct worker *w)
 }
 
 /* Once a second: when more than twice the spare threads have been waiting,
- * asks the surplus to end (each after its next request). Done on a clock,
- * not by each thread as it finishes, so that a steady load does not end
- * threads only to start them again a moment later. */
+ * asks the surplus to end (each after its next request, or its next second
+ * without one). Done on a clock, not by each thread as it finishes, so that
+ * a steady load does not end threads only to start them again a moment
+ * later, while a burst's threads are gone within seconds of its end. */
 static void retire_surplus(struct worker *w, long long *last_us)
 {
 	long long now = clock_us();
@@ -452,6 +466,12 @@ int server_run_worker(const struct server_opts *o)
 		goto out;
 	}
 
+	/* Shared by every worker and harmless to set again. */
+	if (setsockopt(o->listen_fd, SOL_SOCKET, SO_RCVTIMEO,
+	               &(struct timeval){.tv_sec = IDLE_WAKE_S}, sizeof(struct timeval)) != 0)
+		log_warn("cannot set the listening socket's timeout (%s): idle threads past the "
+		         "spare ones end only after a request",
+		         strerror(errno));
 	pthread_mutex_lock(&w.mu);
 	while (w.n_threads < w.spare && start_thread(&w))
 		;

@@ -107,6 +107,18 @@ static struct limits *open_limits(const struct aigw_conf *conf)
 	return l;
 }
 
+/* Frees what services_start made, its threads already gone. */
+static void release(struct services_impl *s)
+{
+	pthread_cond_destroy(&s->stop_cv);
+	pthread_mutex_destroy(&s->mu);
+	db_free(s->poll_db);
+	app_cache_free(s->pub.cache);
+	limits_close(s->pub.limits);
+	db_pool_free(s->pub.db_pool);
+	free(s);
+}
+
 struct services *services_start(const struct aigw_conf *conf)
 {
 	struct services_impl *s = xcalloc(1, sizeof(*s));
@@ -128,13 +140,7 @@ struct services *services_start(const struct aigw_conf *conf)
 	}
 	return &s->pub;
 fail:
-	pthread_cond_destroy(&s->stop_cv);
-	pthread_mutex_destroy(&s->mu);
-	db_free(s->poll_db);
-	app_cache_free(s->pub.cache);
-	limits_close(s->pub.limits);
-	db_pool_free(s->pub.db_pool);
-	free(s);
+	release(s);
 	return NULL;
 }
 
@@ -150,11 +156,5 @@ void services_stop(struct services *pub, int drain_ms)
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->poller, NULL);
 	usage_writer_stop(s->pub.writer, drain_ms);
-	pthread_cond_destroy(&s->stop_cv);
-	pthread_mutex_destroy(&s->mu);
-	db_free(s->poll_db);
-	app_cache_free(s->pub.cache);
-	limits_close(s->pub.limits);
-	db_pool_free(s->pub.db_pool);
-	free(s);
+	release(s);
 }

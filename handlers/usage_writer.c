@@ -182,6 +182,17 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* Frees w, its thread gone (or never started). */
+static void release(struct usage_writer *w)
+{
+	pthread_cond_destroy(&w->room);
+	pthread_cond_destroy(&w->work);
+	pthread_mutex_destroy(&w->mu);
+	free(w->ring);
+	db_free(w->db);
+	free(w);
+}
+
 struct usage_writer *usage_writer_start(const struct aigw_conf *conf, struct db_pool *pool)
 {
 	struct usage_writer *w = xcalloc(1, sizeof(*w));
@@ -195,12 +206,7 @@ struct usage_writer *usage_writer_start(const struct aigw_conf *conf, struct db_
 	pthread_cond_init(&w->room, NULL);
 	if (pthread_create(&w->tid, NULL, writer_main, w) != 0) {
 		log_error("usage: cannot start the writer thread");
-		pthread_cond_destroy(&w->room);
-		pthread_cond_destroy(&w->work);
-		pthread_mutex_destroy(&w->mu);
-		free(w->ring);
-		db_free(w->db);
-		free(w);
+		release(w);
 		return NULL;
 	}
 	return w;
@@ -265,12 +271,7 @@ void usage_writer_stop(struct usage_writer *w, int wait_ms)
 	pthread_cond_broadcast(&w->work);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->tid, NULL);
-	pthread_cond_destroy(&w->room);
-	pthread_cond_destroy(&w->work);
-	pthread_mutex_destroy(&w->mu);
-	free(w->ring);
-	db_free(w->db);
-	free(w);
+	release(w);
 }
 
 void usage_writer_stats(struct usage_writer *w, struct usage_writer_stats *out)
