@@ -480,6 +480,10 @@ int server_run_worker(const struct server_opts *o)
 		rc = 1;
 		goto out;
 	}
+	/* (n_threads is the spawner's once it runs) */
+	log_info("worker ready: %d request threads waiting, up to %d requests in flight, %d "
+	         "database connections",
+	         w.n_threads, w.max_threads, conf->db_connections);
 	e = pthread_create(&spawner, NULL, spawner_main, &w);
 	if (e != 0) {
 		log_error("cannot start the spawner thread: %s", strerror(e));
@@ -487,9 +491,6 @@ int server_run_worker(const struct server_opts *o)
 		rc = 1;
 		goto out;
 	}
-	log_info("worker ready: %d request threads waiting, up to %d requests in flight, %d "
-	         "database connections",
-	         w.n_threads, w.max_threads, conf->db_connections);
 
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);

@@ -47,6 +47,13 @@ def env(name):
     return value
 
 
+def pool_socket():
+    """The aigw pool's FastCGI socket, or None when the web server starts the
+    aigw.fcgi processes itself (mod_fcgid: one request per process)."""
+    path = os.path.join(env("AIGW_DIR"), "run", "aigw", "aigw.sock")
+    return path if os.path.exists(path) else None
+
+
 def base_url():
     return urllib.parse.urlsplit(env("AIGW_BASE_URL"))
 

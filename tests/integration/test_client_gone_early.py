@@ -12,7 +12,6 @@ reset connection only some of the time.) Only the pool kinds have a socket
 to talk to: under mod_fcgid Apache owns the processes."""
 
 import json
-import os
 import socket
 import struct
 import threading
@@ -39,14 +38,9 @@ def name_value(name, value):
     return length(len(n)) + length(len(v)) + n + v
 
 
-def pool_socket():
-    path = os.path.join(gw.env("AIGW_DIR"), "run", "aigw", "aigw.sock")
-    return path if os.path.exists(path) else None
-
-
 def load_tests(loader, tests, pattern):
     """No cases where there is no pool socket to talk to (mod_fcgid)."""
-    return tests if pool_socket() else unittest.TestSuite()
+    return tests if gw.pool_socket() else unittest.TestSuite()
 
 
 class ClientGoneEarlyTest(BillingTest):
@@ -70,7 +64,7 @@ class ClientGoneEarlyTest(BillingTest):
             "HTTP_AUTHORIZATION": "Bearer " + self.client, "REMOTE_ADDR": "127.0.0.1",
         }
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(pool_socket())
+        s.connect(gw.pool_socket())
         s.sendall(record(FCGI_BEGIN, struct.pack(">HB5x", 1, 0))
                   + record(FCGI_PARAMS, b"".join(name_value(k, v) for k, v in params.items()))
                   + record(FCGI_PARAMS, b"") + record(FCGI_STDIN, body) + record(FCGI_STDIN, b""))
