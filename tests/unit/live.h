@@ -15,6 +15,7 @@
 #include "conffile.h"
 #include "error.h"
 #include "migrate.h"
+#include "stmt.h"
 
 /* Loads $AIGW_TEST_CONFIG into conf and, when migrate is set, applies the
  * migrations quietly. Returns 0 when ready, 77 when there is no live
@@ -57,6 +58,24 @@ static inline void live_app_id(char *out, size_t cap)
 	randombytes_buf(rnd, sizeof rnd);
 	memcpy(out, "t_", 2);
 	sodium_bin2hex(out + 2, cap - 2, rnd, sizeof rnd);
+}
+
+/* The one integer a query returns (sql takes one string parameter, arg, or
+ * none when arg is NULL); -1 when it fails or returns no row. */
+static inline long long live_int(struct db *db, const char *sql, const char *arg)
+{
+	char err[AIGW_ERRLEN];
+	long long v = -1;
+	struct q q;
+
+	q_init(&q, db, sql);
+	if (arg)
+		q_in_str(&q, arg);
+	q_out_int(&q, &v, NULL);
+	if (q_one(&q, err) != AIGW_OK)
+		v = -1;
+	q_end(&q);
+	return v;
 }
 
 #endif

@@ -105,21 +105,6 @@ static long long int_of(struct db *d, const char *sql, long long arg)
 	return v;
 }
 
-static long long int_of_str(const char *sql, const char *arg)
-{
-	char err[AIGW_ERRLEN];
-	long long v = -1;
-	struct q q;
-
-	q_init(&q, db, sql);
-	q_in_str(&q, arg);
-	q_out_int(&q, &v, NULL);
-	if (q_one(&q, err) != AIGW_OK)
-		v = -1;
-	q_end(&q);
-	return v;
-}
-
 static enum reserve_result reserve_at(const char *app, int64_t amount, int ttl, const char *now,
                                       struct reservation *r, struct billing_period *p)
 {
@@ -290,7 +275,7 @@ static void test_concurrent_never_past_allowance(void)
 	CHECK_INT(p.reserved, 33 * amount);
 	CHECK(p.used + p.reserved <= p.allowance);
 	CHECK_INT(int_of(db, SQL_RES_OF_PERIOD, p.id), 33);
-	CHECK_INT(int_of_str(SQL_UNBALANCED, app), 0);
+	CHECK_INT(live_int(db, SQL_UNBALANCED, app), 0);
 }
 
 struct spender {
@@ -365,7 +350,7 @@ static void test_concurrent_reserve_and_settle(void)
 	CHECK_INT(p.used, ok * 3 * MILLI);
 	CHECK(p.used <= p.allowance);
 	CHECK(ok >= 25); /* 0.10 / 0.004 at the very least */
-	CHECK_INT(int_of_str(SQL_UNBALANCED, app), 0);
+	CHECK_INT(live_int(db, SQL_UNBALANCED, app), 0);
 }
 
 #define MIXERS 20
@@ -461,7 +446,7 @@ static void test_concurrent_mixed_with_plan_changes(void)
 		errors += mx[i].errors;
 	}
 	CHECK_INT(errors, 0);
-	CHECK_INT(int_of_str(SQL_UNBALANCED, app), 0);
+	CHECK_INT(live_int(db, SQL_UNBALANCED, app), 0);
 }
 
 static void test_settle_moves_cost(void)
@@ -477,7 +462,7 @@ static void test_settle_moves_cost(void)
 	CHECK_INT(p.used, 42 * (MONEY_UNITS_PER_USD / 10000)); /* 0.0042 */
 	CHECK_INT(p.reserved, 0);
 	CHECK_INT(int_of(db, SQL_RES_EXISTS, r.id), 0);
-	CHECK_INT(int_of_str(SQL_USAGE_PERIOD, req), p.id);
+	CHECK_INT(live_int(db, SQL_USAGE_PERIOD, req), p.id);
 	CHECK_INT(billing_period_remaining(&p), 10 * CENT - 42 * (MONEY_UNITS_PER_USD / 10000));
 	CHECK_INT(billing_period_overage(&p), 0);
 }
@@ -580,7 +565,7 @@ static void test_byok_leaves_used(void)
 	new_app("free", app);
 	period_now(app, NULL, &p);
 	settle(app, NULL, p.id, 5 * CENT, true, "m/byok", req);
-	CHECK_INT(int_of_str(SQL_USAGE_PERIOD, req), 0);
+	CHECK_INT(live_int(db, SQL_USAGE_PERIOD, req), 0);
 	/* even with a reservation: it is released, used untouched */
 	CHECK_INT(reserve(app, CENT, &r, &p), RESERVE_OK);
 	settle(app, &r, r.period_id, 9 * CENT, true, "m/byok", NULL);

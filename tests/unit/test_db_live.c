@@ -31,28 +31,12 @@ static const char SQL_CONN_ID[] = "SELECT CONNECTION_ID()";
 static const char SQL_KILL[] = "KILL CONNECTION ?";
 static const char SQL_PLAN_CHANGES[] = "SELECT COUNT(*) FROM app_plan_changes WHERE app_id = ?";
 
-static long long one_int(struct db *d, const char *sql, const char *arg)
-{
-	char err[AIGW_ERRLEN];
-	long long v = -1;
-	struct q q;
-
-	q_init(&q, d, sql);
-	if (arg)
-		q_in_str(&q, arg);
-	q_out_int(&q, &v, NULL);
-	if (q_one(&q, err) != AIGW_OK)
-		v = -1;
-	q_end(&q);
-	return v;
-}
-
 /* Kills d's current connection from another one, as a server restart would. */
 static void kill_connection(struct db *d)
 {
 	char err[AIGW_ERRLEN];
 	struct db *other = db_new(&conf);
-	long long id = one_int(d, SQL_CONN_ID, NULL);
+	long long id = live_int(d, SQL_CONN_ID, NULL);
 	struct q q;
 
 	CHECK(id > 0);
@@ -102,7 +86,7 @@ static void test_app_lifecycle(void)
 	CHECK_INT(db_app_get(db, app_id, &a, err), AIGW_OK);
 	CHECK_STR(a.plan, "pro");
 	/* creation + free->pro; the repeated pro->pro adds nothing */
-	CHECK_INT(one_int(db, SQL_PLAN_CHANGES, app_id), 2);
+	CHECK_INT(live_int(db, SQL_PLAN_CHANGES, app_id), 2);
 }
 
 static int count_keys(const struct api_key *k, void *arg)
@@ -518,7 +502,7 @@ static void *pool_worker_main(void *arg)
 	struct db *d = db_new_pooled(pw->pool);
 
 	for (int i = 0; i < 50; i++) {
-		long long id = one_int(d, SQL_CONN_ID, NULL);
+		long long id = live_int(d, SQL_CONN_ID, NULL);
 		if (id > 0) {
 			pw->ok++;
 			saw_session(id);
@@ -553,7 +537,7 @@ static aigw_rc hold_body(struct db *d, void *arg, char *err)
 {
 	struct db_pool *pool = arg;
 	struct db *other = db_new_pooled(pool);
-	long long mine = one_int(d, SQL_CONN_ID, NULL);
+	long long mine = live_int(d, SQL_CONN_ID, NULL);
 	struct q q;
 	aigw_rc rc;
 
@@ -565,7 +549,7 @@ static aigw_rc hold_body(struct db *d, void *arg, char *err)
 	CHECK_INT(rc, AIGW_EDB);
 	CHECK(strstr(err, "database busy") != NULL);
 	/* the same session serves every statement of the transaction */
-	CHECK_INT(one_int(d, SQL_CONN_ID, NULL), mine);
+	CHECK_INT(live_int(d, SQL_CONN_ID, NULL), mine);
 	db_free(other);
 	return AIGW_OK;
 }
@@ -579,7 +563,7 @@ static void pool_lends_for_a_whole_transaction(void)
 
 	CHECK_INT(db_tx_run(d, "pool test", NULL, hold_body, pool, err), AIGW_OK);
 	/* given back at commit: another handle gets it at once */
-	CHECK(one_int(after, SQL_CONN_ID, NULL) > 0);
+	CHECK(live_int(after, SQL_CONN_ID, NULL) > 0);
 	db_free(after);
 	db_free(d);
 	db_pool_free(pool);

@@ -127,21 +127,6 @@ static long long period_of(const char *app)
 	return p.id;
 }
 
-static long long one_int(const char *sql, const char *arg)
-{
-	char err[AIGW_ERRLEN];
-	long long v = -1;
-	struct q q;
-
-	q_init(&q, db, sql);
-	q_in_str(&q, arg);
-	q_out_int(&q, &v, NULL);
-	if (q_one(&q, err) != AIGW_OK)
-		v = -1;
-	q_end(&q);
-	return v;
-}
-
 static void period_money(long long id, struct period_money *m)
 {
 	char err[AIGW_ERRLEN];
@@ -172,9 +157,9 @@ static void check_money(long long period, int64_t used, int64_t reserved)
 
 static void check_in_step(const char *app)
 {
-	CHECK_INT(one_int(SQL_DAILY_IN_STEP, app), 0);
-	CHECK_INT(one_int(SQL_MONTHLY_IN_STEP, app), 0);
-	CHECK_INT(one_int(SQL_DAILY_EXTRA, app), 0);
+	CHECK_INT(live_int(db, SQL_DAILY_IN_STEP, app), 0);
+	CHECK_INT(live_int(db, SQL_MONTHLY_IN_STEP, app), 0);
+	CHECK_INT(live_int(db, SQL_DAILY_EXTRA, app), 0);
 }
 
 /* --- the mixed batch ------------------------------------------------------ */
@@ -270,9 +255,9 @@ static bool mixed_build(void)
 
 static void check_mixed_totals(void)
 {
-	CHECK_INT(one_int(SQL_ROWS, app_free), want_rows_free);
-	CHECK_INT(one_int(SQL_ROWS, app_pro), want_rows_pro);
-	CHECK_INT(one_int(SQL_ROWS, app_ent), want_rows_ent);
+	CHECK_INT(live_int(db, SQL_ROWS, app_free), want_rows_free);
+	CHECK_INT(live_int(db, SQL_ROWS, app_pro), want_rows_pro);
+	CHECK_INT(live_int(db, SQL_ROWS, app_ent), want_rows_ent);
 	check_in_step(app_free);
 	check_in_step(app_pro);
 	check_in_step(app_ent);

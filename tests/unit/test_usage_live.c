@@ -100,21 +100,6 @@ static bool daily_get(const char *model, bool byok, struct daily *d)
 	return rc == AIGW_OK;
 }
 
-static long long one_int(const char *sql, const char *arg)
-{
-	char err[AIGW_ERRLEN];
-	long long v = -1;
-	struct q q;
-
-	q_init(&q, db, sql);
-	q_in_str(&q, arg);
-	q_out_int(&q, &v, NULL);
-	if (q_one(&q, err) != AIGW_OK)
-		v = -1;
-	q_end(&q);
-	return v;
-}
-
 static void test_cost_source_names(void)
 {
 	CHECK_STR(cost_source_name(COST_NONE), "none");
@@ -271,7 +256,7 @@ static void test_bad_values_rejected(void)
 {
 	char err[AIGW_ERRLEN];
 	struct usage_record u;
-	long long rows = one_int(SQL_DAILY_ROWS, app_id);
+	long long rows = live_int(db, SQL_DAILY_ROWS, app_id);
 
 	record_init(&u, "m/bad");
 	u.endpoint = "images";
@@ -288,7 +273,7 @@ static void test_bad_values_rejected(void)
 	record_init(&u, "m/bad");
 	snprintf(u.app_id, sizeof u.app_id, "t_no_such_app");
 	CHECK_INT(db_usage_record(db, &u, err), AIGW_ENOTFOUND);
-	CHECK_INT(one_int(SQL_DAILY_ROWS, app_id), rows); /* nothing half-written */
+	CHECK_INT(live_int(db, SQL_DAILY_ROWS, app_id), rows); /* nothing half-written */
 }
 
 static void *writer(void *arg)
@@ -356,7 +341,7 @@ static void test_records_after_connection_killed(void)
 
 static void test_rollup_equals_rows(void)
 {
-	CHECK_INT(one_int(SQL_IN_STEP, app_id), 0);
+	CHECK_INT(live_int(db, SQL_IN_STEP, app_id), 0);
 }
 
 int main(void)

@@ -31,21 +31,6 @@ static char app_id[APP_ID_MAX + 1];
 
 static const char SQL_ROWS[] = "SELECT COUNT(*) FROM usage_requests WHERE app_id = ?";
 
-static long long rows(void)
-{
-	char err[AIGW_ERRLEN];
-	long long n = -1;
-	struct q q;
-
-	q_init(&q, db, SQL_ROWS);
-	q_in_str(&q, app_id);
-	q_out_int(&q, &n, NULL);
-	if (q_one(&q, err) != AIGW_OK)
-		n = -1;
-	q_end(&q);
-	return n;
-}
-
 static void record_init(struct usage_record *u, int i)
 {
 	memset(u, 0, sizeof(*u));
@@ -74,11 +59,11 @@ static void all_written_in_batches(void)
 		record_init(&u, i);
 		usage_writer_submit(w, &u);
 	}
-	for (int i = 0; i < 200 && rows() < RECORDS; i++) {
+	for (int i = 0; i < 200 && live_int(db, SQL_ROWS, app_id) < RECORDS; i++) {
 		struct timespec t = {0, 50 * 1000000L};
 		nanosleep(&t, NULL);
 	}
-	CHECK_INT(rows(), RECORDS);
+	CHECK_INT(live_int(db, SQL_ROWS, app_id), RECORDS);
 	usage_writer_stats(w, &st);
 	CHECK_INT((int)st.written, RECORDS);
 	CHECK_INT((int)st.queued, 0);
@@ -95,7 +80,7 @@ static void kept_while_the_database_is_down(void)
 	struct usage_writer *w;
 	struct usage_writer_stats st;
 	struct usage_record u;
-	long long before = rows();
+	long long before = live_int(db, SQL_ROWS, app_id);
 
 	conf_defaults(&down);
 	free(down.db_socket);
@@ -124,7 +109,7 @@ static void kept_while_the_database_is_down(void)
 	usage_writer_stop(w, 0); /* logs the 10 as not recorded */
 	db_pool_free(pool);
 	conf_free(&down);
-	CHECK_INT(rows(), before);
+	CHECK_INT(live_int(db, SQL_ROWS, app_id), before);
 }
 
 int main(void)
