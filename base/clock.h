@@ -15,6 +15,19 @@ static inline long long clock_us(void)
 	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The CLOCK_REALTIME instant us microseconds from now: the deadline that
+ * pthread_cond_timedwait takes. */
+static inline struct timespec clock_deadline_us(long long us)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	us += ts.tv_nsec / 1000;
+	ts.tv_sec += (time_t)(us / 1000000);
+	ts.tv_nsec = (long)(us % 1000000) * 1000;
+	return ts;
+}
+
 /* Wall-clock time (UTC) in microseconds since the epoch. */
 static inline long long clock_wall_us(void)
 {

@@ -9,6 +9,7 @@ libaigw_base_a_SOURCES = \
 	base/log.c base/log.h \
 	base/clock.h \
 	base/hex.h \
+	base/hash.h \
 	base/utf8.c base/utf8.h \
 	base/conffile.c base/conffile.h \
 	base/money.c base/money.h \

@@ -17,6 +17,7 @@
 #include <mysqld_error.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "conffile.h"
 #include "log.h"
 #include "stmt.h"
@@ -175,13 +176,7 @@ static aigw_rc db_borrow(struct db *db, char *err)
 
 	if (db->c)
 		return AIGW_OK;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += p->wait_ms / 1000;
-	until.tv_nsec += (long)(p->wait_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	until = clock_deadline_us((long long)p->wait_ms * 1000);
 	pthread_mutex_lock(&p->mu);
 	while (!p->free_list && e == 0)
 		e = pthread_cond_timedwait(&p->freed, &p->mu, &until);

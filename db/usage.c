@@ -14,6 +14,18 @@
 #include "usage_tx.h"
 #include "utf8.h"
 
+void usage_log_lost(const struct usage_record *r, const char *why)
+{
+	log_error("usage NOT RECORDED (%s): request=%s app=%s key=%lld endpoint=%s "
+	          "model=%s billed=%s generation=%s prompt=%lld completion=%lld "
+	          "cost_units=%lld source=%s byok=%d status=%d streamed=%d aborted=%d "
+	          "reservation=%lld period=%lld",
+	          why, r->request_id, r->app_id, r->key_id, r->endpoint ? r->endpoint : "",
+	          r->model_requested, r->model_billed, r->generation_id, r->prompt_tokens,
+	          r->completion_tokens, (long long)r->cost, cost_source_name(r->cost_source),
+	          r->is_byok, r->status, r->streamed, r->aborted, r->reservation_id, r->period_id);
+}
+
 const char *cost_source_name(enum cost_source s)
 {
 	switch (s) {

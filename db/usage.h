@@ -68,6 +68,10 @@ const char *cost_source_name(enum cost_source s);
 aigw_rc db_usage_record(struct db *db, const struct usage_record *u, char *err);
 
 /* What became of one record of a batch. */
+/* Logs, as an error, a record that will not reach the database, with every
+ * number an operator needs to replay it (a usage record holds no secret). */
+void usage_log_lost(const struct usage_record *r, const char *why);
+
 enum usage_outcome {
 	USAGE_RECORDED = 0, /* written now, with its rollups and settlement */
 	USAGE_DUPLICATE,    /* its request_id was recorded already (by an earlier

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "alloc.h"
+#include "hash.h"
 #include "limits_shm.h"
 #include "log.h"
 
@@ -39,14 +40,7 @@ static uint64_t mix(uint64_t h)
 
 static uint64_t app_hash(const char *app_id)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < LIMITS_APP_ID_MAX && app_id[i]; i++) {
-		h ^= (unsigned char)app_id[i];
-		h *= 0x100000001b3ULL;
-	}
-	return mix(h);
+	return mix(hash_fnv1a(app_id, strnlen(app_id, LIMITS_APP_ID_MAX)));
 }
 
 static uint64_t key_hash(long long key_id)

@@ -369,12 +369,7 @@ static void *spawner_main(void *arg)
 		retire_surplus(w, &last_trim);
 		/* Out of memory or of tasks: try again in a while; else at the
 		 * next trim, or when asked. */
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += (failed ? 100 : 1000) * 1000000L;
-		while (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = clock_deadline_us((failed ? 100 : 1000) * 1000LL);
 		pthread_cond_timedwait(&w->changed, &w->mu, &until);
 	}
 	pthread_mutex_unlock(&w->mu);

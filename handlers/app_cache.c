@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "conffile.h"
 #include "credits.h"
+#include "hash.h"
 #include "host_limits.h"
 #include "log.h"
 
@@ -65,18 +66,6 @@ struct app_cache {
 	long long feed_ok_us;     /* monotonic time of the last good poll, 0: never */
 	struct app_cache_stats stats;
 };
-
-static uint64_t hash_bytes(const void *p, size_t n)
-{
-	const unsigned char *b = p;
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 struct app_cache *app_cache_new(const struct aigw_conf *conf, struct limits *limits)
 {
@@ -143,7 +132,7 @@ void app_cache_free(struct app_cache *c)
 /* Under c->mu: the app's entry, made when create is set. */
 static struct app_entry *app_entry(struct app_cache *c, const char *app_id, bool create)
 {
-	size_t b = hash_bytes(app_id, strlen(app_id)) % APP_BUCKETS;
+	size_t b = hash_fnv1a(app_id, strlen(app_id)) % APP_BUCKETS;
 	struct app_entry *e;
 
 	for (e = c->apps[b]; e; e = e->next)
@@ -363,7 +352,7 @@ aigw_rc app_cache_poll(struct app_cache *c, struct db *db, char *err)
 
 bool app_cache_key_get(struct app_cache *c, const unsigned char *hash, struct api_key *out)
 {
-	size_t b = hash_bytes(hash, APIKEY_HASH_LEN) % KEY_BUCKETS;
+	size_t b = hash_fnv1a(hash, APIKEY_HASH_LEN) % KEY_BUCKETS;
 	long long now = clock_us();
 	bool found = false;
 
@@ -387,7 +376,7 @@ bool app_cache_key_get(struct app_cache *c, const unsigned char *hash, struct ap
 
 void app_cache_key_put(struct app_cache *c, const unsigned char *hash, const struct api_key *k)
 {
-	size_t b = hash_bytes(hash, APIKEY_HASH_LEN) % KEY_BUCKETS;
+	size_t b = hash_fnv1a(hash, APIKEY_HASH_LEN) % KEY_BUCKETS;
 	int ttl_s = c->conf ? c->conf->auth_cache_ttl_s : 0;
 	struct key_entry *e;
 

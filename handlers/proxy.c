@@ -519,8 +519,7 @@ static void record(struct thread_ctx *ctx, struct proxy *p)
 	}
 	rc = db_usage_record(ctx->db, &p->rec, err);
 	if (rc != AIGW_OK && rc != AIGW_EEXIST)
-		log_error("usage NOT RECORDED (%s): request=%s app=%s cost_units=%lld", err,
-		          p->rec.request_id, p->rec.app_id, (long long)p->rec.cost);
+		usage_log_lost(&p->rec, err);
 }
 
 /* Releases a reservation that record() never settled (the request was

@@ -9,13 +9,16 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "alloc.h"
 #include "app_cache.h"
+#include "clock.h"
 #include "conffile.h"
 #include "db.h"
+#include "hash.h"
 #include "host_limits.h"
 #include "log.h"
 #include "usage_writer.h"
@@ -54,13 +57,7 @@ static void *poller_main(void *arg)
 			log_info("cache: the change feed answers again");
 		s->poll_failing = rc != AIGW_OK;
 		pthread_mutex_lock(&s->mu);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += POLL_INTERVAL_MS / 1000;
-		until.tv_nsec += (long)(POLL_INTERVAL_MS % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = clock_deadline_us(POLL_INTERVAL_MS * 1000LL);
 		if (!s->stopping)
 			pthread_cond_timedwait(&s->stop_cv, &s->mu, &until);
 	}
@@ -68,35 +65,24 @@ static void *poller_main(void *arg)
 	return NULL;
 }
 
-/* The limits table's path: conf limits_file, else a file in /dev/shm named
- * after the user and the database, so that the processes of one host that
- * share a database share the table and other stacks do not. */
-static void limits_path(const struct aigw_conf *conf, char *out, size_t cap)
-{
-	char id[512];
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	if (conf->limits_file && conf->limits_file[0]) {
-		snprintf(out, cap, "%s", conf->limits_file);
-		return;
-	}
-	snprintf(id, sizeof(id), "%s|%s|%d|%s", conf->db_socket ? conf->db_socket : "",
-	         conf->db_host ? conf->db_host : "", conf->db_port,
-	         conf->db_name ? conf->db_name : "");
-	for (const char *p = id; *p; p++) {
-		h ^= (unsigned char)*p;
-		h *= 1099511628211ULL;
-	}
-	snprintf(out, cap, "/dev/shm/aigw-limits-%lu-%016llx", (unsigned long)getuid(),
-	         (unsigned long long)h);
-}
-
+/* The limits table: conf limits_file, else a file in /dev/shm named after
+ * the user and the database, so that the processes of one host that share a
+ * database share the table and other stacks do not. */
 static struct limits *open_limits(const struct aigw_conf *conf)
 {
-	char path[4096], err[AIGW_ERRLEN];
+	/* a socket path and a host name each fit PATH_MAX: nothing is cut */
+	char id[2 * 4096 + 64], dflt[96], err[AIGW_ERRLEN];
+	const char *path = conf->limits_file;
 	struct limits *l = NULL;
 
-	limits_path(conf, path, sizeof(path));
+	if (!path || !path[0]) {
+		snprintf(id, sizeof(id), "%s|%s|%d|%s", conf->db_socket ? conf->db_socket : "",
+		         conf->db_host ? conf->db_host : "", conf->db_port,
+		         conf->db_name ? conf->db_name : "");
+		snprintf(dflt, sizeof(dflt), "/dev/shm/aigw-limits-%lu-%016llx",
+		         (unsigned long)getuid(), (unsigned long long)hash_fnv1a(id, strlen(id)));
+		path = dflt;
+	}
 	if (limits_open(path, NULL, &l, err) != AIGW_OK) {
 		log_error("limits: %s; requests in flight and per minute are not limited, and "
 		          "config changes reach the other processes through the database's change "

@@ -40,20 +40,6 @@ struct usage_writer {
 	struct usage_writer_stats stats;
 };
 
-/* Logs a record that will not reach the database, with every number an
- * operator needs to replay it. A usage record holds no secret. */
-static void log_unrecorded(const struct usage_record *r, const char *why)
-{
-	log_error("usage NOT RECORDED (%s): request=%s app=%s key=%lld endpoint=%s "
-	          "model=%s billed=%s generation=%s prompt=%lld completion=%lld "
-	          "cost_units=%lld source=%s byok=%d status=%d streamed=%d aborted=%d "
-	          "reservation=%lld period=%lld",
-	          why, r->request_id, r->app_id, r->key_id, r->endpoint, r->model_requested,
-	          r->model_billed, r->generation_id, r->prompt_tokens, r->completion_tokens,
-	          (long long)r->cost, cost_source_name(r->cost_source), r->is_byok, r->status,
-	          r->streamed, r->aborted, r->reservation_id, r->period_id);
-}
-
 /* Writes batch[0..n) in one transaction. Returns AIGW_OK when every record
  * is settled one way or another (written, already there, or refused and
  * logged), else the database's error: the caller keeps them all. */
@@ -84,7 +70,7 @@ static aigw_rc write_batch(struct usage_writer *w, struct usage_record *batch, s
 	pthread_mutex_unlock(&w->mu);
 	for (size_t i = 0; i < n; i++)
 		if (outcome[i] != USAGE_RECORDED && outcome[i] != USAGE_DUPLICATE)
-			log_unrecorded(&batch[i], "refused by the database");
+			usage_log_lost(&batch[i], "refused by the database");
 	return AIGW_OK;
 }
 
@@ -119,12 +105,7 @@ static void wait_for_batch(struct usage_writer *w)
 		due = w->oldest_queued_us + (long long)flush_ms(w) * 1000;
 		if (now >= due)
 			return;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += (long)(due - now) * 1000L;
-		while (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		until = clock_deadline_us(due - now);
 		pthread_cond_timedwait(&w->work, &w->mu, &until);
 	}
 }
@@ -173,7 +154,7 @@ static void *writer_main(void *arg)
 	}
 	/* What is left could not be written before the stop deadline. */
 	for (size_t i = 0; i < w->count; i++)
-		log_unrecorded(&w->ring[(w->head + i) % w->cap],
+		usage_log_lost(&w->ring[(w->head + i) % w->cap],
 		               "the database was unavailable until the process stopped");
 	w->count = 0;
 	pthread_cond_broadcast(&w->room);
@@ -242,7 +223,7 @@ void usage_writer_submit(struct usage_writer *w, const struct usage_record *rec)
 	if (w->count >= USAGE_QUEUE_MAX) {
 		/* stopping, and the writer gave up: nothing can take it */
 		pthread_mutex_unlock(&w->mu);
-		log_unrecorded(rec, "submitted after the writer stopped");
+		usage_log_lost(rec, "submitted after the writer stopped");
 		return;
 	}
 	if (w->count == 0)
