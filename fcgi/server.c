@@ -79,8 +79,8 @@ struct worker {
 	int n_threads;
 	atomic_int n_idle;    /* threads waiting in accept (or about to) */
 	atomic_int to_retire; /* threads asked to end after their request */
-	int spare;         /* idle threads to keep ready */
-	int max_threads;   /* = max_requests */
+	int spare;            /* idle threads to keep ready */
+	int max_threads;      /* = max_requests */
 	bool warned_full;
 	atomic_bool stopping;
 };
@@ -309,8 +309,7 @@ static bool start_thread(struct worker *w)
 	e = pthread_create(&t->tid, &w->attr, thread_main, t);
 	if (e == 0)
 		return true;
-	log_error("cannot start a request thread (%d running): %s", w->n_threads - 1,
-	          strerror(e));
+	log_error("cannot start a request thread (%d running): %s", w->n_threads - 1, strerror(e));
 	atomic_fetch_sub(&w->n_idle, 1);
 	w->n_threads--;
 	w->list = t->next;

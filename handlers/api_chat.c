@@ -284,7 +284,7 @@ static bool chat_shape(void *state, struct thread_ctx *ctx, struct proxy *p, cJS
                        struct response *resp, long long *completion_bound)
 {
 	(void)state;
-	if (!apply_token_cap(body, p->cfg, resp))
+	if (!apply_token_cap(body, &p->app->cfg, resp))
 		return false;
 	/* may add max_tokens: the body is printed after this */
 	credits_chat_bound(ctx, &p->app->period, p->rec.is_byok, body, completion_bound);

@@ -105,7 +105,8 @@ static bool resolve_model(struct thread_ctx *ctx, cJSON *body, struct response *
 	if (cJSON_IsString(m)) {
 		model = m->valuestring;
 	} else {
-		model = p->cfg->default_model ? p->cfg->default_model : ctx->conf->default_model;
+		model = p->app->cfg.default_model ? p->app->cfg.default_model
+		                                  : ctx->conf->default_model;
 		cJSON_DeleteItemFromObjectCaseSensitive(body, "model");
 		cJSON_AddStringToObject(body, "model", model);
 	}
@@ -113,7 +114,7 @@ static bool resolve_model(struct thread_ctx *ctx, cJSON *body, struct response *
 		response_error(resp, 400, NULL, "model", "model must be 1 to %d bytes", MODEL_MAX);
 		return false;
 	}
-	if (!model_allowed(p->cfg, model)) {
+	if (!model_allowed(&p->app->cfg, model)) {
 		response_error(resp, 403, NULL, "model",
 		               "model '%s' is not in this app's allowedModels", model);
 		return false;
@@ -129,9 +130,10 @@ static bool choose_key(struct thread_ctx *ctx, const char *app_id, struct respon
 	char err[AIGW_ERRLEN];
 	size_t len = 0;
 
-	if (p->cfg->byok_sealed) {
-		aigw_rc rc = byok_open(ctx->keyring, p->cfg->byok_key_id, app_id, p->cfg->byok_sealed,
-		                       p->cfg->byok_sealed_len, &p->byok_plain, &len, err);
+	if (p->app->cfg.byok_sealed) {
+		aigw_rc rc = byok_open(ctx->keyring, p->app->cfg.byok_key_id, app_id,
+		                       p->app->cfg.byok_sealed, p->app->cfg.byok_sealed_len,
+		                       &p->byok_plain, &len, err);
 		if (rc != AIGW_OK) {
 			log_error("proxy: cannot open the BYOK key of app %s: %s", app_id, err);
 			response_error(resp, 500, NULL, NULL,
@@ -168,7 +170,6 @@ static bool begin(struct thread_ctx *ctx, struct request *req, struct response *
 		                     "cannot load the app's AI config");
 		return false;
 	}
-	p->cfg = &p->app->cfg;
 	if (!resolve_model(ctx, body, resp, p) || !choose_key(ctx, req->app_id, resp, p))
 		return false;
 	collect_forwarded(req, p);
@@ -184,8 +185,8 @@ static bool admit(struct thread_ctx *ctx, const struct request *req, struct resp
 	struct limits_request r = {
 	        .app_id = req->app_id,
 	        .key_id = req->key_id,
-	        .max_in_flight = (unsigned)p->cfg->max_concurrent_requests,
-	        .app_rpm = (unsigned)p->cfg->requests_per_minute,
+	        .max_in_flight = (unsigned)p->app->cfg.max_concurrent_requests,
+	        .app_rpm = (unsigned)p->app->cfg.requests_per_minute,
 	        .key_rpm = req->key_rpm,
 	        .now_s = limits_now_s(),
 	};
@@ -211,10 +212,11 @@ static bool admit(struct thread_ctx *ctx, const struct request *req, struct resp
 		               "reached; retry in %s s",
 		               r.app_rpm, text);
 	else
-		response_error(resp, 429, NULL, NULL,
-		               "this API key's limit of %u requests per minute is reached; retry in "
-		               "%s s",
-		               r.key_rpm, text);
+		response_error(
+		        resp, 429, NULL, NULL,
+		        "this API key's limit of %u requests per minute is reached; retry in "
+		        "%s s",
+		        r.key_rpm, text);
 	return false;
 }
 
@@ -547,7 +549,6 @@ static void end(struct thread_ctx *ctx, struct proxy *p)
 	}
 	app_snapshot_put(ctx->svc ? ctx->svc->cache : NULL, p->app);
 	p->app = NULL;
-	p->cfg = NULL;
 }
 
 aigw_rc proxy_call_upstream(struct thread_ctx *ctx, struct proxy *p,

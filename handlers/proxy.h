@@ -54,8 +54,8 @@ struct proxy_endpoint {
 /* The request as the runner holds it. Endpoints read the fields marked so
  * and write only through the calls below. */
 struct proxy {
-	struct app_snapshot *app;             /* the app as cached: settings, period */
-	const struct ai_config *cfg;          /* endpoints read: &app->cfg */
+	struct app_snapshot *app;             /* endpoints read: the app as cached
+	                                         (its AI settings, its period) */
 	char model[257];                      /* endpoints read: the model asked of the upstream */
 	long long start_us;                   /* the request's start (its body read), for timings */
 	long long call_start_us, call_end_us; /* around the upstream call; 0: not yet */

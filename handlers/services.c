@@ -110,7 +110,8 @@ struct services *services_start(const struct aigw_conf *conf)
 	struct services_impl *s = xcalloc(1, sizeof(*s));
 	int n = conf->db_connections > 0 ? conf->db_connections : 1;
 
-	s->pub.db_pool = db_pool_new(conf, (size_t)n, conf->db_wait_ms > 0 ? conf->db_wait_ms : 5000);
+	s->pub.db_pool =
+	        db_pool_new(conf, (size_t)n, conf->db_wait_ms > 0 ? conf->db_wait_ms : 5000);
 	s->pub.limits = open_limits(conf);
 	s->pub.cache = app_cache_new(conf, s->pub.limits);
 	s->poll_db = db_new_pooled(s->pub.db_pool);

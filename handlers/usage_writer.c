@@ -29,8 +29,8 @@ struct usage_writer {
 	struct db *db;
 	pthread_t tid;
 	pthread_mutex_t mu;
-	pthread_cond_t work; /* records queued, or stopping */
-	pthread_cond_t room; /* the queue has room again */
+	pthread_cond_t work;        /* records queued, or stopping */
+	pthread_cond_t room;        /* the queue has room again */
 	struct usage_record *ring;  /* grows by doubling up to USAGE_QUEUE_MAX */
 	size_t cap, head, count;    /* ring[head] is the oldest */
 	long long oldest_queued_us; /* monotonic time the oldest waiting record came */
@@ -43,8 +43,7 @@ struct usage_writer {
 /* Writes batch[0..n) in one transaction. Returns AIGW_OK when every record
  * is settled one way or another (written, already there, or refused and
  * logged), else the database's error: the caller keeps them all. */
-static aigw_rc write_batch(struct usage_writer *w, struct usage_record *batch, size_t n,
-                           char *err)
+static aigw_rc write_batch(struct usage_writer *w, struct usage_record *batch, size_t n, char *err)
 {
 	enum usage_outcome outcome[USAGE_BATCH_MAX];
 	aigw_rc rc = db_usage_record_batch(w->db, batch, n, outcome, err);
@@ -83,8 +82,7 @@ static void sleep_ms(int ms)
 
 static int flush_ms(const struct usage_writer *w)
 {
-	return w->conf && w->conf->usage_flush_ms > 0 ? w->conf->usage_flush_ms
-	                                              : FLUSH_FALLBACK_MS;
+	return w->conf && w->conf->usage_flush_ms > 0 ? w->conf->usage_flush_ms : FLUSH_FALLBACK_MS;
 }
 
 /* Under w->mu: waits until a batch is due (full, old enough, or stopping). */
@@ -214,8 +212,9 @@ void usage_writer_submit(struct usage_writer *w, const struct usage_record *rec)
 	pthread_mutex_lock(&w->mu);
 	while (w->count >= USAGE_QUEUE_MAX && !w->stopping) {
 		if (!w->warned_full) {
-			log_warn("usage: %d records queued for the database: requests wait for room",
-			         USAGE_QUEUE_MAX);
+			log_warn(
+			        "usage: %d records queued for the database: requests wait for room",
+			        USAGE_QUEUE_MAX);
 			w->warned_full = true;
 		}
 		pthread_cond_wait(&w->room, &w->mu);
