@@ -12,6 +12,11 @@ struct keyring;
 struct keyring_key;
 
 #define BYOK_KEY_MAX 512
+/* The shape a BYOK key must have (config_rules.c): "sk-", at least this
+ * long, of these characters. */
+#define BYOK_KEY_MIN 20
+#define BYOK_KEY_CHARS                                                                             \
+	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_"
 
 /* Seals plain under k for app_id. *sealed is malloc'd; caller frees. */
 aigw_rc byok_seal(const struct keyring_key *k, const char *app_id, const char *plain,

@@ -148,6 +148,14 @@ static aigw_rc parse_byok(const cJSON *v, struct ai_config_patch *p, const char 
 	for (size_t i = 0; i < len; i++)
 		if (s[i] < 0x20 || s[i] == 0x7f)
 			return bad(param, F_BYOK, err, "byokKey contains control characters");
+	/* An upstream key ("sk-or-v1-" and 64 hex digits for OpenRouter): a
+	 * typo or a pasted placeholder is refused now, not at the first call. */
+	if (len < BYOK_KEY_MIN || strncmp(v->valuestring, "sk-", 3) != 0 ||
+	    strspn(v->valuestring, BYOK_KEY_CHARS) != len)
+		return bad(param, F_BYOK, err,
+		           "byokKey does not look like an upstream API key: it must start with "
+		           "\"sk-\" and be at least 20 letters, digits, '-' or '_' (an "
+		           "OpenRouter key is 73 characters long)");
 	p->byok_op = PATCH_SET;
 	p->byok_key = v->valuestring;
 	p->byok_len = len;

@@ -139,14 +139,22 @@ static int relay_event(void *arg, enum sse_kind kind, const char *text, size_t l
 	} else {
 		/* Parse only the events that carry what we record; content chunks
 		 * go through untouched. */
+		char *fixed = NULL;
 		if (!c->saw_model || strstr(text, "\"usage\"") || strstr(text, "\"error\"")) {
 			cJSON *j = cJSON_ParseWithLength(text, len);
-			if (j)
+			if (j) {
 				inspect_answer(c, j);
+				if (proxy_usage_truth(c->p, j))
+					fixed = cJSON_PrintUnformatted(j);
+			}
 			cJSON_Delete(j);
 		}
 		proxy_note_answer(c->p, len, true);
-		rc = response_sse_data(c->resp, text, len);
+		if (fixed)
+			rc = response_sse_data(c->resp, fixed, strlen(fixed));
+		else
+			rc = response_sse_data(c->resp, text, len);
+		cJSON_free(fixed);
 	}
 	c->last_write_us = c->last_keepalive_us = clock_us();
 	return rc != 0;
@@ -262,10 +270,13 @@ static void finish_answer(struct chat *c, const struct upstream_response *up)
 		return;
 	}
 	inspect_answer(c, j);
-	cJSON_Delete(j);
 	if (up->generation_id[0])
 		response_header(c->resp, "x-generation-id", up->generation_id);
-	response_json_text(c->resp, (int)up->status, body, c->answer.len);
+	if (proxy_usage_truth(c->p, j))
+		response_json(c->resp, (int)up->status, j);
+	else
+		response_json_text(c->resp, (int)up->status, body, c->answer.len);
+	cJSON_Delete(j);
 	proxy_note_status(c->p, (int)up->status);
 }
 

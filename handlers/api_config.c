@@ -18,6 +18,7 @@
 #include "ai_config.h"
 #include "config_rules.h"
 #include "byok.h"
+#include "models.h"
 #include "app_cache.h"
 #include "context.h"
 #include "error.h"
@@ -146,6 +147,32 @@ static aigw_rc put_edit(struct ai_config *cfg, void *arg, bool *write, char *err
 	return AIGW_OK;
 }
 
+/* A defaultModel must be a model of the synced table (GET /models lists
+ * them): one that does not exist would fail every request that names none.
+ * Answers and returns false when it is not. */
+static bool default_model_known(struct thread_ctx *ctx, const char *app_id,
+                                const struct ai_config_patch *p, struct response *resp)
+{
+	char err[AIGW_ERRLEN];
+	char *record = NULL;
+	aigw_rc rc;
+
+	if (p->default_model_op != PATCH_SET)
+		return true;
+	rc = db_model_get(ctx->db, p->default_model, &record, err);
+	free(record);
+	if (rc == AIGW_OK)
+		return true;
+	if (rc == AIGW_ENOTFOUND)
+		response_error(resp, 400, NULL, "defaultModel",
+		               "defaultModel '%.256s' is not a model this gateway knows (GET "
+		               "/v1/%s/models lists them)",
+		               p->default_model, app_id);
+	else
+		answer_store_failure(resp, rc, "ai config: model lookup", app_id, err, CONFIG_500);
+	return false;
+}
+
 void handle_ai_config_put(struct thread_ctx *ctx, struct request *req, struct response *resp)
 {
 	struct ai_config cfg;
@@ -171,6 +198,9 @@ void handle_ai_config_put(struct thread_ctx *ctx, struct request *req, struct re
 		response_error(resp, 400, NULL, param, "%s", err);
 		goto out;
 	}
+
+	if (!default_model_known(ctx, req->app_id, &patch, resp))
+		goto out;
 
 	struct put_edit edit = {ctx, req->app_id, &patch, "store", NULL};
 	rc = db_ai_config_update(ctx->db, req->app_id, put_edit, &edit, &cfg, err);

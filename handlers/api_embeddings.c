@@ -193,6 +193,7 @@ static void answer(struct proxy *p, struct response *resp, const struct upstream
 		        "the upstream answered without one embedding per input (%d expected)",
 		        inputs);
 	} else {
+		proxy_usage_truth(p, j);
 		response_json(resp, (int)up->status, j);
 	}
 	cJSON_Delete(j);

@@ -113,6 +113,24 @@ static bool authorize(struct thread_ctx *ctx, const struct route *r, struct requ
 	return true;
 }
 
+/* Whether path is an OpenAI API path right under /v1, as a client whose
+ * base URL lacks the app id sends it ("/v1/chat/completions"). */
+static bool openai_path_without_app(const char *path)
+{
+	static const char *const paths[] = {"/v1/chat/completions", "/v1/embeddings",
+	                                    "/v1/models",           "/v1/completions",
+	                                    "/v1/responses",        "/v1/moderations"};
+
+	if (!path)
+		return false;
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		size_t n = strlen(paths[i]);
+		if (strncmp(path, paths[i], n) == 0 && (path[n] == '\0' || path[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
 void dispatch(struct thread_ctx *ctx, struct request *req, struct response *resp)
 {
 	const struct route *r = NULL;
@@ -134,7 +152,15 @@ void dispatch(struct thread_ctx *ctx, struct request *req, struct response *resp
 		goto out;
 	case ROUTE_NOT_FOUND:
 	default:
-		response_error(resp, 404, NULL, NULL, "no such endpoint");
+		if (openai_path_without_app(req->path))
+			response_error(resp, 404, NULL, NULL,
+			               "no such endpoint: %.64s has no app id. aigw's base URL names "
+			               "the app: https://<host>/v1/<app_id> (OpenAI SDKs: baseURL "
+			               "\"https://<host>/v1/<app_id>\"), so this request goes to "
+			               "/v1/<app_id>%.48s",
+			               req->path, req->path + 3);
+		else
+			response_error(resp, 404, NULL, NULL, "no such endpoint");
 		goto out;
 	}
 	if (req->method == HTTP_OPTIONS) {

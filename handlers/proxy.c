@@ -370,6 +370,23 @@ void proxy_answer_upstream_error(struct response *resp, const struct proxy *p,
 	cJSON_Delete(parsed);
 }
 
+bool proxy_usage_truth(const struct proxy *p, cJSON *answer)
+{
+	cJSON *usage = cJSON_GetObjectItemCaseSensitive(answer, "usage");
+	cJSON *flag;
+
+	if (!cJSON_IsObject(usage))
+		return false;
+	flag = cJSON_GetObjectItemCaseSensitive(usage, "is_byok");
+	if (cJSON_IsBool(flag) && cJSON_IsTrue(flag) == p->rec.is_byok)
+		return false;
+	if (!flag && !p->rec.is_byok)
+		return false; /* absent and false: nothing to correct */
+	cJSON_DeleteItemFromObjectCaseSensitive(usage, "is_byok");
+	cJSON_AddBoolToObject(usage, "is_byok", p->rec.is_byok);
+	return true;
+}
+
 void proxy_answer_cut(struct response *resp)
 {
 	response_header(resp, "Retry-After", "1");

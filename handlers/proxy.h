@@ -115,6 +115,11 @@ void proxy_note_unusable_answer(struct proxy *p);
 
 /* ---- answers shared by endpoints ---- */
 
+/* The answer's usage.is_byok, when it has a usage object, made to say
+ * whether the app's own upstream key paid (the upstream only knows about
+ * its own accounts). Returns true when answer was changed. */
+bool proxy_usage_truth(const struct proxy *p, cJSON *answer);
+
 /* Answers a non-2xx upstream JSON body in our error shape with its status;
  * except that an error of the platform's own upstream account (its key
  * refused, out of credits, rate-limited as a whole) is the operator's to fix

@@ -313,6 +313,23 @@ class ChatShapingTest(gw.ProxyTest):
         row = self.row_for(r.header("x-generation-id"))
         self.assertEqual(row["is_byok"], "1", repr(row))
 
+    def test_byok_answer_tells_the_truth(self):
+        # The upstream reports is_byok about its own accounts (false here: the
+        # simulator says true only for its "sk-or-byok-" keys); the answer
+        # must say the app's own key paid, in every shape.
+        byok = "sk-or-v1-" + secrets.token_hex(32)
+        self.configure({"byokKey": byok})
+        r = self.chat(ask())
+        self.assertIs(self.assertOkJson(r)["usage"]["is_byok"], True)
+        self.assertEqual(self.sent()["headers"].get("authorization"), "Bearer " + byok)
+        s = self.stream(dict(ask(), stream=True))
+        usage = [e.json()["usage"] for e in s.events()
+                 if e.kind == "data" and e.text != "[DONE]" and "usage" in e.json()]
+        self.assertEqual(len(usage), 1, usage)
+        self.assertIs(usage[0]["is_byok"], True)
+        r = self.embed({"model": "openai/text-embedding-3-small", "input": "x"})
+        self.assertIs(self.assertOkJson(r)["usage"]["is_byok"], True)
+
     def test_byok_cleared_back_to_platform_key(self):
         self.configure({"byokKey": "sk-or-byok-" + secrets.token_hex(24)})
         self.configure({"byokKey": None})

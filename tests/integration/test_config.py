@@ -135,9 +135,18 @@ class ConfigTest(gw.GatewayTest):
         for k in ("defaultModel", "maxTokensPerRequest", "allowedModels", "byok"):
             self.assertEqual(cfg[k], DEFAULTS[k], k)
 
-    def test_default_model_free_when_allowed_empty(self):
-        cfg = self.put_ok({"defaultModel": "any/model-at-all"})
-        self.assertEqual(cfg["defaultModel"], "any/model-at-all")
+    def test_default_model_any_known_model_when_allowed_empty(self):
+        cfg = self.put_ok({"defaultModel": M2})
+        self.assertEqual(cfg["defaultModel"], M2)
+
+    def test_default_model_unknown_refused(self):
+        before = self.put_ok({"defaultModel": M1})
+        for model in ("any/model-at-all", "openai/gpt-4o-mini-typo", "m/" + "x" * 254):
+            with self.subTest(model=model):
+                r = self.put({"defaultModel": model, "maxTokensPerRequest": 77})
+                self.assertError(r, 400, param="defaultModel")
+                self.assertIn("is not a model this gateway knows", r.json()["error"]["message"])
+                self.assertEqual(self.get(), before)
 
     def test_default_model_and_new_allowed_list_together(self):
         self.put_ok({"allowedModels": [M1], "defaultModel": M1})
@@ -149,13 +158,11 @@ class ConfigTest(gw.GatewayTest):
         self.assertEqual(cfg["maxTokensPerRequest"], 1)
         cfg = self.put_ok({"maxTokensPerRequest": 100000})
         self.assertEqual(cfg["maxTokensPerRequest"], 100000)
-        long_model = "m/" + "x" * 254
-        cfg = self.put_ok({"defaultModel": long_model})
-        self.assertEqual(cfg["defaultModel"], long_model)
+
 
     def test_allowed_models_500_accepted(self):
         models = ["vendor/model-%03d" % i for i in range(500)]
-        cfg = self.put_ok({"allowedModels": models, "defaultModel": models[499]})
+        cfg = self.put_ok({"allowedModels": models})
         self.assertEqual(cfg["allowedModels"], models)
 
     def test_allowed_models_256_byte_entry_accepted(self):
@@ -165,8 +172,8 @@ class ConfigTest(gw.GatewayTest):
 
     def test_unicode_model_name_round_trip(self):
         name = "vendor/mod\u00e8le-\u6a21\u578b"
-        cfg = self.put_ok({"allowedModels": [name], "defaultModel": name})
-        self.assertEqual(cfg["defaultModel"], name)
+        cfg = self.put_ok({"allowedModels": [name]})
+        self.assertEqual(cfg["allowedModels"], [name])
 
     def test_updated_at_changes(self):
         a = self.put_ok({"maxTokensPerRequest": 1})["updatedAt"]
@@ -387,6 +394,9 @@ INVALID = {
     # A NUL may be refused by the JSON reader itself (param null) or by the rule.
     "byok_nul": ({"byokKey": "sk-or-abc\u0000def"}, Ellipsis),
     "byok_del_char": ({"byokKey": "sk-or-abc\u007fdef"}, "byokKey"),
+    "byok_too_short": ({"byokKey": "short"}, "byokKey"),
+    "byok_not_a_key": ({"byokKey": "my openrouter key goes here"}, "byokKey"),
+    "byok_other_prefix": ({"byokKey": "pk-" + "0" * 40}, "byokKey"),
     "valid_field_then_bad_byok": ({"maxTokensPerRequest": 50, "byokKey": ""}, "byokKey"),
     "valid_byok_then_bad_field": ({"byokKey": "sk-or-v1-replacement", "maxTokensPerRequest": 0},
                                   "maxTokensPerRequest"),

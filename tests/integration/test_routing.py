@@ -70,6 +70,22 @@ class RoutingTest(gw.GatewayTest):
                 r = request("GET", path, token=self.token)
                 self.assertError(r, 404)
 
+    def test_openai_path_without_app_id_explains_base_url(self):
+        for method, path in (("POST", "/v1/chat/completions"), ("POST", "/v1/embeddings"),
+                             ("GET", "/v1/models"), ("GET", "/v1/models/openai/gpt-4o")):
+            with self.subTest(path=path):
+                r = request(method, path, token=self.token,
+                            body={"model": "x"} if method == "POST" else None)
+                self.assertError(r, 404)
+                msg = r.json()["error"]["message"]
+                self.assertIn("has no app id", msg)
+                self.assertIn("https://<host>/v1/<app_id>", msg)
+                self.assertIn("/v1/<app_id>" + path[3:], msg)
+        # other unknown paths keep the short answer
+        r = request("GET", "/v1/nope", token=self.token)
+        self.assertError(r, 404)
+        self.assertEqual(r.json()["error"]["message"], "no such endpoint")
+
     def test_wrong_method_405_with_allow(self):
         for method in ("POST", "DELETE", "PATCH"):
             with self.subTest(method=method):

@@ -71,7 +71,12 @@ static const struct row rows[] = {
         {"{\"defaultModel\":[\"a\"]}", AIGW_EINVAL, "defaultModel"},
         {"{\"defaultModel\":false}", AIGW_EINVAL, "defaultModel"},
         /* byokKey */
-        {"{\"byokKey\":\"sk-or-v1-abc\"}", AIGW_OK, NULL},
+        {"{\"byokKey\":\"sk-or-v1-0123456789abcdef\"}", AIGW_OK, NULL},
+        {"{\"byokKey\":\"sk-or-v1-abc\"}", AIGW_EINVAL, "byokKey"},        /* short */
+        {"{\"byokKey\":\"short\"}", AIGW_EINVAL, "byokKey"},
+        {"{\"byokKey\":\"pk-or-v1-0123456789abcdef\"}", AIGW_EINVAL, "byokKey"},
+        {"{\"byokKey\":\"sk-or-v1 0123456789abcdef\"}", AIGW_EINVAL, "byokKey"}, /* space */
+        {"{\"byokKey\":\"sk-or-v1-0123456789abcdé\"}", AIGW_EINVAL, "byokKey"},
         {"{\"byokKey\":null}", AIGW_OK, NULL},
         {"{\"byokKey\":\"\"}", AIGW_EINVAL, "byokKey"},
         {"{\"byokKey\":123}", AIGW_EINVAL, "byokKey"},
@@ -105,7 +110,7 @@ static const struct row rows[] = {
          "maxConcurrentRequests"},
         /* all together */
         {"{\"defaultModel\":\"a\",\"allowedModels\":[\"a\",\"b\"],\"maxTokensPerRequest\":10,"
-         "\"byokKey\":\"k\"}",
+         "\"byokKey\":\"sk-0123456789abcdefghij\"}",
          AIGW_OK, NULL},
         {"{\"defaultModel\":\"a\",\"maxTokensPerRequest\":0}", AIGW_EINVAL, "maxTokensPerRequest"},
 };
@@ -191,6 +196,7 @@ static void lengths(void)
 
 	/* byokKey: 512 ok, 513 too long */
 	memset(s, 'k', sizeof(s));
+	memcpy(s, "sk-", 3);
 	s[BYOK_KEY_MAX] = '\0';
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "byokKey", s);
@@ -240,7 +246,7 @@ static void patch_ops(void)
 	char err[AIGW_ERRLEN];
 
 	CHECK_INT(parse_text("{\"defaultModel\":\"a\",\"allowedModels\":[],"
-	                     "\"maxTokensPerRequest\":null,\"byokKey\":\"sk-1\"}",
+	                     "\"maxTokensPerRequest\":null,\"byokKey\":\"sk-1234567890abcdefghi\"}",
 	                     &j, &p, &param, err),
 	          AIGW_OK);
 	CHECK_INT(p.default_model_op, PATCH_SET);
@@ -248,7 +254,7 @@ static void patch_ops(void)
 	CHECK_INT(p.allowed_op, PATCH_CLEAR);
 	CHECK_INT(p.max_tokens_op, PATCH_CLEAR);
 	CHECK_INT(p.byok_op, PATCH_SET);
-	CHECK_INT(p.byok_len, 4);
+	CHECK_INT(p.byok_len, 22);
 	ai_config_patch_free(&p);
 	cJSON_Delete(j);
 
