@@ -33,6 +33,11 @@ static const char SQL_REPORT[] =
         "FROM usage_daily WHERE app_id = ? AND (day BETWEEN ? AND ? OR day BETWEEN ? AND ?)"
         ") AS u GROUP BY model, is_byok ORDER BY model, is_byok";
 
+static const char SQL_DAYS[] =
+        "SELECT day, CAST(SUM(requests) AS SIGNED), CAST(SUM(prompt_tokens) AS SIGNED), "
+        "CAST(SUM(completion_tokens) AS SIGNED), CAST(SUM(cost) AS CHAR) FROM usage_daily "
+        "WHERE app_id = ? AND day BETWEEN ? AND ? GROUP BY day ORDER BY day";
+
 /* The split of [start, end] (whole days) into edge days and whole months. */
 struct range_split {
 	char m1[11], m2[11]; /* whole months [m1, m2); m1 == m2 when none */
@@ -191,5 +196,52 @@ aigw_rc db_usage_report(struct db *db, const char *app_id, const char *start_day
 	}
 	if (out->n_models > 1)
 		qsort(out->models, out->n_models, sizeof *out->models, model_cmp);
+	return AIGW_OK;
+}
+
+aigw_rc db_usage_days(struct db *db, const char *app_id, const char *start_day,
+                      const char *end_day, struct usage_day **days, size_t *n, char *err)
+{
+	char day[32], cost[MONEY_TEXT_LEN];
+	struct usage_sums s;
+	size_t cap = 0;
+	struct q q;
+	aigw_rc rc;
+
+	*days = NULL;
+	*n = 0;
+	q_init(&q, db, SQL_DAYS);
+	q_in_str(&q, app_id);
+	q_in_str(&q, start_day);
+	q_in_str(&q, end_day);
+	q_out_str(&q, day, sizeof day, NULL);
+	q_out_int(&q, &s.requests, NULL);
+	q_out_int(&q, &s.prompt_tokens, NULL);
+	q_out_int(&q, &s.completion_tokens, NULL);
+	q_out_str(&q, cost, sizeof cost, NULL);
+	rc = q_exec(&q, err);
+	while (rc == AIGW_OK) {
+		rc = q_fetch(&q, err);
+		if (rc != AIGW_OK)
+			break;
+		if (!money_parse(cost, &s.cost)) {
+			rc = aigw_fail(err, AIGW_EDB, "usage: bad cost sum '%.40s'", cost);
+			break;
+		}
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 32;
+			*days = xrealloc(*days, cap * sizeof **days);
+		}
+		snprintf((*days)[*n].day, sizeof (*days)[*n].day, "%.10s", day);
+		(*days)[*n].sums = s;
+		(*n)++;
+	}
+	q_end(&q);
+	if (rc != AIGW_ENOTFOUND) {
+		free(*days);
+		*days = NULL;
+		*n = 0;
+		return rc;
+	}
 	return AIGW_OK;
 }

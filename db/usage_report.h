@@ -37,4 +37,16 @@ aigw_rc db_usage_report(struct db *db, const char *app_id, const char *start_day
                         const char *end_day, struct usage_report *out, char *err);
 void usage_report_free(struct usage_report *r);
 
+/* One UTC day of an app's usage (BYOK included), for a per-day series. */
+struct usage_day {
+	char day[11]; /* "YYYY-MM-DD" */
+	struct usage_sums sums;
+};
+
+/* The app's usage per UTC day with start_day <= day <= end_day, in day
+ * order, only days that have usage, from usage_daily's primary key.
+ * out->days is malloc'd (*n entries): the caller frees it. */
+aigw_rc db_usage_days(struct db *db, const char *app_id, const char *start_day,
+                      const char *end_day, struct usage_day **days, size_t *n, char *err);
+
 #endif

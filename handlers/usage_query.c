@@ -254,3 +254,60 @@ cJSON *usage_to_json(const char *app_id, const struct usage_range *range,
 	cJSON_AddItemToObject(o, "credits", credits_json(period, overage));
 	return o;
 }
+
+bool usage_query_names_ok(const char *query, char *bad, size_t cap)
+{
+	static const char *const known[] = {"startDate", "endDate", "granularity"};
+	bool seen[3] = {false, false, false};
+	const char *p = query ? query : "";
+
+	while (*p) {
+		size_t len = strcspn(p, "&"), name = strcspn(p, "=&");
+		size_t i;
+
+		if (len > 0) {
+			for (i = 0; i < 3; i++)
+				if (strlen(known[i]) == name && strncmp(p, known[i], name) == 0)
+					break;
+			if (i == 3 || seen[i]) {
+				size_t k = 0;
+				for (size_t j = 0; j < name && k + 1 < cap; j++)
+					bad[k++] = (p[j] > 0x20 && p[j] < 0x7f) ? p[j] : '?';
+				if (cap)
+					bad[k] = '\0';
+				return false;
+			}
+			seen[i] = true;
+		}
+		p += len;
+		if (*p == '&')
+			p++;
+	}
+	return true;
+}
+
+void usage_days_to_json(cJSON *o, const struct usage_range *range, const struct usage_day *days,
+                        size_t n)
+{
+	cJSON *a = cJSON_AddArrayToObject(o, "days");
+	long first, last;
+	size_t k = 0;
+
+	if (!usage_date_parse(range->start, &first) || !usage_date_parse(range->end, &last))
+		return;
+	for (long d = first; d <= last; d++) {
+		char date[USAGE_DATE_LEN + 1];
+		struct usage_sums zero = {0};
+		const struct usage_sums *s = &zero;
+		cJSON *e = cJSON_CreateObject();
+
+		usage_civil_from_days(d, date);
+		while (k < n && strcmp(days[k].day, date) < 0)
+			k++;
+		if (k < n && strcmp(days[k].day, date) == 0)
+			s = &days[k].sums;
+		cJSON_AddStringToObject(e, "date", date);
+		add_sums(e, s, "cost");
+		cJSON_AddItemToArray(a, e);
+	}
+}

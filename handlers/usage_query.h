@@ -63,4 +63,16 @@ cJSON *usage_to_json(const char *app_id, const struct usage_range *range,
                      const struct usage_report *report, const struct billing_period *period,
                      int64_t overage);
 
+/* The query's parameter names are all known (startDate, endDate,
+ * granularity), each once. Otherwise false, with the offending name
+ * (printable ASCII, cut to cap - 1 bytes) in bad. */
+bool usage_query_names_ok(const char *query, char *bad, size_t cap);
+
+/* Adds "days": one entry per UTC day of range, in order, {"date",
+ * "requests", "promptTokens", "completionTokens", "totalTokens", "cost"},
+ * zeros for days without usage; days[0..n) are the days with usage, in day
+ * order (db_usage_days). */
+void usage_days_to_json(cJSON *o, const struct usage_range *range, const struct usage_day *days,
+                        size_t n);
+
 #endif

@@ -98,3 +98,46 @@ class UsageRangeTest(gw.GatewayTest):
                 self.assertEqual({m["model"]: [m["requests"], m["promptTokens"],
                                                m["completionTokens"], Decimal(str(m["cost"]))]
                                   for m in got["byModel"]}, by_model)
+
+    def test_granularity_day_series_equals_each_days_sums(self):
+        start, end = "2025-10-18", "2025-11-02"  # two empty days before FIRST
+        q = urllib.parse.urlencode({"startDate": start, "endDate": end, "granularity": "day"})
+        r = gw.request("GET", "/v1/%s/ai/usage?%s" % (self.app_id, q), token=self.admin)
+        self.assertEqual(r.status, 200, r)
+        got = gw.decimal_json(r)
+        days = got["days"]
+        want_dates = [(datetime.date(2025, 10, 18) + datetime.timedelta(days=i)).isoformat()
+                      for i in range(16)]
+        self.assertEqual([d["date"] for d in days], want_dates)
+        rows = {row["day"]: row for row in gw.db_query(
+            "SELECT day, SUM(requests) AS r, SUM(prompt_tokens) AS p, "
+            "SUM(completion_tokens) AS c, SUM(cost) AS cost FROM usage_daily "
+            "WHERE app_id = '%s' AND day BETWEEN '%s' AND '%s' GROUP BY day"
+            % (self.app_id, start, end))}
+        for d in days:
+            row = rows.get(d["date"])
+            want = ([int(row["r"]), int(row["p"]), int(row["c"]), Decimal(row["cost"])]
+                    if row else [0, 0, 0, Decimal(0)])
+            self.assertEqual([d["requests"], d["promptTokens"], d["completionTokens"],
+                              Decimal(str(d["cost"]))], want, d["date"])
+            self.assertEqual(d["totalTokens"], want[1] + want[2])
+        # the series adds up to the totals
+        self.assertEqual(sum(d["requests"] for d in days), got["requests"])
+        self.assertEqual(sum(Decimal(str(d["cost"])) for d in days),
+                         Decimal(str(got["totalCost"])))
+        # the default granularity has no series
+        q = urllib.parse.urlencode({"startDate": start, "endDate": end})
+        r = gw.request("GET", "/v1/%s/ai/usage?%s" % (self.app_id, q), token=self.admin)
+        self.assertNotIn("days", r.json())
+
+    def test_unknown_repeated_or_bad_parameters_refused(self):
+        for query, param in (("startdate=2025-11-01", "startdate"),
+                             ("startDate=2025-11-01&end=2025-11-02", "end"),
+                             ("from=2025-11-01", "from"),
+                             ("startDate=2025-11-01&startDate=2025-11-02", "startDate"),
+                             ("granularity=week", "granularity"),
+                             ("granularity=", "granularity")):
+            with self.subTest(query=query):
+                r = gw.request("GET", "/v1/%s/ai/usage?%s" % (self.app_id, query),
+                               token=self.admin)
+                self.assertError(r, 400, param=param)

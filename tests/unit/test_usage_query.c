@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -332,6 +333,51 @@ static void answer_large_counts_stay_integers(void)
 	cJSON_Delete(j);
 }
 
+static void query_names_checked(void)
+{
+	char bad[16];
+
+	CHECK(usage_query_names_ok("", bad, sizeof(bad)));
+	CHECK(usage_query_names_ok(NULL, bad, sizeof(bad)));
+	CHECK(usage_query_names_ok("startDate=2025-01-01&endDate=2025-02-01&granularity=day", bad,
+	                           sizeof(bad)));
+	CHECK(usage_query_names_ok("startDate=&&endDate", bad, sizeof(bad)));
+	CHECK(!usage_query_names_ok("startDate=1&startdate=2", bad, sizeof(bad)));
+	CHECK_STR(bad, "startdate");
+	CHECK(!usage_query_names_ok("endDate=1&endDate=2", bad, sizeof(bad)));
+	CHECK_STR(bad, "endDate");
+	CHECK(!usage_query_names_ok("a%20b\001c=1", bad, sizeof(bad)));
+	CHECK_STR(bad, "a%20b?c");
+	CHECK(!usage_query_names_ok("averyveryverylongname=1", bad, sizeof(bad)));
+	CHECK_INT(strlen(bad), 15);
+}
+
+static void days_series_zero_filled(void)
+{
+	struct usage_range r = {"2024-02-27", "2024-03-02"};
+	struct usage_day d[2] = {{"2024-02-28", {1, 10, 20, 5}}, {"2024-03-01", {2, 3, 4, 7}}};
+	cJSON *o = cJSON_CreateObject();
+	const cJSON *a, *e;
+	int i = 0;
+	static const char *const dates[] = {"2024-02-27", "2024-02-28", "2024-02-29", "2024-03-01",
+	                                    "2024-03-02"};
+	static const int req[] = {0, 1, 0, 2, 0};
+
+	usage_days_to_json(o, &r, d, 2);
+	a = cJSON_GetObjectItemCaseSensitive(o, "days");
+	CHECK_INT(cJSON_GetArraySize(a), 5);
+	cJSON_ArrayForEach(e, a)
+	{
+		CHECK_STR(cJSON_GetObjectItemCaseSensitive(e, "date")->valuestring, dates[i]);
+		/* counts are raw JSON numbers (exact integers) */
+		CHECK_INT(atoi(cJSON_GetObjectItemCaseSensitive(e, "requests")->valuestring), req[i]);
+		i++;
+	}
+	e = cJSON_GetArrayItem(a, 1);
+	CHECK_INT(atoi(cJSON_GetObjectItemCaseSensitive(e, "totalTokens")->valuestring), 30);
+	cJSON_Delete(o);
+}
+
 int main(void)
 {
 	check_program = "test_usage_query";
@@ -350,5 +396,7 @@ int main(void)
 	RUN(answer_unlimited_has_null_allowance);
 	RUN(answer_overage_and_no_negative_remaining);
 	RUN(answer_large_counts_stay_integers);
+	RUN(query_names_checked);
+	RUN(days_series_zero_filled);
 	CHECK_DONE();
 }
