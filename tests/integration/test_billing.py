@@ -559,9 +559,12 @@ class UsageEndpointTest(BillingTest):
         self.assertEqual(u["startDate"], current_period_row(self.app_id)["period_start"][:10])
         self.assertEqual(u["endDate"], utc_today())
         self.assertEqual(u["byModel"], [])
-        # unknown parameters are ignored
-        r2 = self.usage(foo="bar", startdate="nonsense")
-        self.assertEqual(self.assertOkJson(r2)["startDate"], u["startDate"])
+        # unknown parameters are refused, not ignored (a misspelled startdate
+        # would otherwise silently answer another range)
+        r2 = self.usage(foo="bar")
+        self.assertError(r2, 400, param="foo")
+        r2 = self.usage(startdate="2025-01-01")
+        self.assertError(r2, 400, param="startdate")
 
     def test_bad_dates_are_400(self):
         self.make_app("free")
