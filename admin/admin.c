@@ -1,58 +1,145 @@
 /* aigw-admin: database administration for operators and scripts (migrate,
- * apps, keys, keyring rotation, the model table, the consistency check).
- * This file holds main, the usage text, option parsing and the helpers the
- * command files share. It connects with the admin config's account when
- * there is one: the runtime account has no DDL rights. */
+ * apps, keys, keyring rotation, the model table, usage, the consistency
+ * check, the config check). This file holds main, the command table with
+ * each command's help, option parsing (getopt_long: options anywhere after
+ * the command's words) and the helpers the command files share. It connects with the admin config's
+ * account when there is one: the runtime account has no DDL rights. */
 #include "config.h"
 #include "admin.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "db.h"
 #include "log.h"
-#include "migrate.h"
 
-static const char USAGE[] =
-        "usage: aigw-admin [--config FILE] [--admin-config FILE] COMMAND\n"
-        "\n"
-        "commands:\n"
-        "  migrate                       apply the database migrations not yet applied\n"
-        "  app create [--id ID] [--name NAME] [--plan free|pro|enterprise]\n"
-        "                                create an app (default plan free); prints its id\n"
-        "  app list                      list the apps\n"
-        "  app show ID                   show one app\n"
-        "  app set-plan ID PLAN          move an app to another plan\n"
-        "  app limits ID [--max-in-flight N|none] [--rpm N|none]\n"
-        "                                set (or show) the app's requests in flight at\n"
-        "                                once and requests per minute; none: unlimited\n"
-        "  key create --app ID [--role client|admin] [--name NAME] [--rpm N]\n"
-        "                                create an API key (default role client, no\n"
-        "                                rpm limit); prints the token, shown only once\n"
-        "  key list --app ID             list an app's keys\n"
-        "  key limit KEY_ID --rpm N|none set a key's requests per minute\n"
-        "  key revoke KEY_ID             revoke a key; it stops working at once\n"
-        "  keyring rotate                add a new keyring key and re-seal every BYOK\n"
-        "                                key under it (restart aigw.fcgi afterwards)\n"
-        "  models sync                   replace the model table (list and prices) with\n"
-        "                                the upstream's GET /models; prints \"synced N models\"\n"
-        "  models import FILE            the same from a file of that JSON shape ({\"data\":\n"
-        "                                [...]}, - for stdin); prints \"imported N models\"\n"
-        "  check [--app ID] [--json]     check that every period's reserved and used\n"
-        "                                amounts and the daily and monthly rollups equal\n"
-        "                                the sums of their rows; prints each drift and a\n"
-        "                                summary; exit 0 clean, 1 drift, 2 error\n"
-        "\n"
-        "The config file is --config FILE, else $AIGW_CONFIG, else " AIGW_DEFAULT_CONFIG ".\n"
-        "The admin config, in the same format, is read after it and its keys replace\n"
-        "the config file's; it names the database account with DDL rights (db_user,\n"
-        "db_password) that migrate needs: --admin-config FILE, else $AIGW_ADMIN_CONFIG,\n"
-        "else " ADMIN_CONF_NAME " in the config file's directory if it exists.\n"
+/* One command: its words, its function, its synopsis and what it does. */
+struct command {
+	const char *name; /* "app list"; the first word alone for one-word commands */
+	int (*fn)(struct admin *a, int argc, char **argv);
+	const char *synopsis; /* options and arguments after the name */
+	const char *help;     /* lines indented by two spaces */
+};
+
+static const struct command COMMANDS[] = {
+        {"migrate", cmd_migrate, "",
+         "  Apply the database migrations not yet applied, each once; prints\n"
+         "  \"applied NNN_name\" per migration or \"up to date\". Needs the account\n"
+         "  with DDL rights when there is something to apply (the admin config).\n"},
+        {"migrate status", cmd_migrate_status, "[--json]",
+         "  List every migration this aigw-admin knows and when it was applied\n"
+         "  (version, name, state, applied_at; state applied, pending, or unknown\n"
+         "  for one a newer aigw-admin applied). Changes nothing.\n"},
+        {"app create", cmd_app_create, "[--id ID] [--name NAME] [--plan free|pro|enterprise]",
+         "  Create an app (default id app_ and 16 hex digits, plan free, name = id);\n"
+         "  prints only its id.\n"},
+        {"app list", cmd_app_list, "[--json]",
+         "  List the apps (deleted ones are left out): id, name, plan, created_at.\n"},
+        {"app show", cmd_app_show, "ID [--json]",
+         "  Show one app as key: value lines (a deleted one with deleted_at).\n"},
+        {"app set-plan", cmd_app_set_plan, "ID PLAN",
+         "  Move an app to another plan; the new plan's period starts at once.\n"},
+        {"app limits", cmd_app_limits, "ID [--max-in-flight N|none] [--rpm N|none]",
+         "  Set (or, without options, show) the app's requests in flight at once and\n"
+         "  requests per minute; none: unlimited.\n"},
+        {"app delete", cmd_app_delete, "ID [--force]",
+         "  Delete an app. Without usage it is removed with its keys, settings and\n"
+         "  empty billing periods. With usage (usage rows, reservations in flight)\n"
+         "  it is refused unless --force: then its keys are revoked, its AI settings\n"
+         "  (BYOK key included) removed and the app marked deleted; its usage,\n"
+         "  rollups, billing periods and plan history are kept for reports\n"
+         "  (aigw-admin usage). Prints \"deleted ID\".\n"},
+        {"key create", cmd_key_create, "--app ID [--role client|admin] [--name NAME] [--rpm N]",
+         "  Create an API key (default role client, no rpm limit); prints the token,\n"
+         "  shown only this once.\n"},
+        {"key list", cmd_key_list, "--app ID [--json]",
+         "  List an app's keys: id, role, name, prefix, created_at, revoked_at, rpm.\n"},
+        {"key limit", cmd_key_limit, "KEY_ID --rpm N|none", "  Set a key's requests per minute.\n"},
+        {"key revoke", cmd_key_revoke, "KEY_ID",
+         "  Revoke a key; it stops working within auth_cache_ttl_s seconds.\n"},
+        {"keyring rotate", cmd_keyring_rotate, "",
+         "  Add a new keyring key and re-seal every BYOK key under it (restart\n"
+         "  aigw.fcgi afterwards).\n"},
+        {"models sync", cmd_models_sync, "",
+         "  Replace the model table (list and prices) with the upstream's\n"
+         "  GET /models; prints \"synced N models\".\n"},
+        {"models import", cmd_models_import, "FILE",
+         "  The same from a file of that JSON shape ({\"data\": [...]}, - for stdin);\n"
+         "  prints \"imported N models\".\n"},
+        {"models list", cmd_models_list, "[--json]",
+         "  List the synced models: id, name, context_length, prompt and completion\n"
+         "  price (USD per token).\n"},
+        {"usage", cmd_usage, "--app ID [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json]",
+         "  An app's usage over UTC days, both included (default: the last 30 days up\n"
+         "  to today): requests, tokens and cost by model, then the total and the\n"
+         "  BYOK part. Works for deleted apps too.\n"},
+        {"check", cmd_check, "[--app ID] [--json]",
+         "  Check that every period's reserved and used amounts and the daily and\n"
+         "  monthly rollups equal the sums of their rows; prints each drift and a\n"
+         "  summary; exit 0 clean, 1 drift, 2 error.\n"},
+        {"config check", cmd_config_check, "",
+         "  Load the config file and the admin config as every command does, and\n"
+         "  the keyring they name; print \"FILE: ok\" per file, or the error (exit 1).\n"
+         "  Connects to nothing.\n"},
+};
+
+#define N_COMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+static const char GLOBAL_HELP[] =
+        "Options every command takes, anywhere on the line:\n"
+        "  --config FILE        the config file (else $AIGW_CONFIG, else " AIGW_DEFAULT_CONFIG ")\n"
+        "  --admin-config FILE  the admin config, read after it; its keys win (else\n"
+        "                       $AIGW_ADMIN_CONFIG, else " ADMIN_CONF_NAME
+        " beside the config file\n"
+        "                       if it exists); it names the account with DDL rights\n"
+        "  -h, --help           help (aigw-admin COMMAND --help: that command's)\n"
+        "  --version            print the version\n"
+        "--json prints one line of JSON with the same facts (README: aigw-admin).\n"
         "Exit status: 0 done, 1 error, 2 bad usage (check: 0 clean, 1 drift, 2 error).\n";
+
+/* The command running, for its help and its usage errors; NULL before one
+ * is known. */
+static const struct command *current;
+/* The group ("app") when only its first word is known. */
+static const char *current_group;
+
+static void print_synopsis(FILE *f, const struct command *c)
+{
+	fprintf(f, "  aigw-admin %s%s%s\n", c->name, c->synopsis[0] ? " " : "", c->synopsis);
+}
+
+/* Every command whose first word is group (all with NULL). */
+static void print_commands(FILE *f, const char *group)
+{
+	size_t i, n = group ? strlen(group) : 0;
+
+	for (i = 0; i < N_COMMANDS; i++) {
+		const char *name = COMMANDS[i].name;
+
+		if (!group || (strncmp(name, group, n) == 0 && (name[n] == ' ' || !name[n])))
+			print_synopsis(f, &COMMANDS[i]);
+	}
+}
+
+static void print_help(FILE *f)
+{
+	if (current) {
+		fputs("usage:\n", f);
+		print_synopsis(f, current);
+		fprintf(f, "\n%s\n%s", current->help, GLOBAL_HELP);
+		return;
+	}
+	fprintf(f, "usage: aigw-admin %s%sCOMMAND [OPTIONS] [ARGUMENTS]\n\ncommands:\n",
+	        current_group ? current_group : "", current_group ? " " : "");
+	print_commands(f, current_group);
+	fprintf(f, "\n%s", GLOBAL_HELP);
+}
 
 static void vreport(const char *fmt, va_list ap)
 {
@@ -78,58 +165,88 @@ int admin_usage_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vreport(fmt, ap);
 	va_end(ap);
-	fputs(USAGE, stderr);
+	if (current) {
+		fputs("usage:\n", stderr);
+		print_synopsis(stderr, current);
+		fprintf(stderr, "(aigw-admin %s --help for more)\n", current->name);
+	} else {
+		fprintf(stderr, "usage: aigw-admin %s%sCOMMAND ...\n",
+		        current_group ? current_group : "", current_group ? " " : "");
+		print_commands(stderr, current_group);
+		fputs("(aigw-admin --help for more)\n", stderr);
+	}
 	return ADMIN_USAGE;
 }
 
-/* Matches "--name VALUE" (consuming the next argument) or "--name=VALUE". */
-static int match_opt(int argc, char **argv, int *i, const struct admin_opt *o)
-{
-	size_t n = strlen(o->name);
-	const char *arg = argv[*i];
+#define OPT_CONFIG 1000
+#define OPT_ADMIN_CONFIG 1001
+#define OPT_HELP 'h'
+#define OPT_FIRST 2000 /* the command's options: OPT_FIRST + their index */
+#define OPTS_MAX 16
 
-	if (strncmp(arg, o->name, n) != 0)
-		return 0;
-	if (arg[n] == '=') {
-		*o->value = arg + n + 1;
-		return 1;
-	}
-	if (arg[n] != '\0')
-		return 0;
-	if (*i + 1 >= argc)
-		return -1;
-	*o->value = argv[++*i];
-	return 1;
+/* A global option's value: a file name, not empty. */
+static int global_opt(struct admin *a, int id, const char *value)
+{
+	if (!value || !value[0])
+		return admin_usage_error("%s needs a file name",
+		                         id == OPT_CONFIG ? "--config" : "--admin-config");
+	if (id == OPT_CONFIG)
+		a->config_path = value;
+	else
+		a->admin_config_path = value;
+	return ADMIN_OK;
 }
 
-int admin_parse(int argc, char **argv, const struct admin_opt *opts, const char **pos, int min_pos,
-                int max_pos)
+int admin_parse(struct admin *a, int argc, char **argv, const struct admin_opt *opts,
+                const char **pos, int min_pos, int max_pos)
 {
-	int i, n_pos = 0, m;
-	bool options_done = false;
-	const struct admin_opt *o;
+	struct option lo[OPTS_MAX + 4];
+	int n = 0, n_pos = 0, c, i, r;
 
-	for (i = 0; i < argc; i++) {
-		const char *arg = argv[i];
+	for (i = 0; opts && opts[i].name && n < OPTS_MAX; i++, n++) {
+		lo[n].name = opts[i].name + 2; /* past "--" */
+		lo[n].has_arg = opts[i].value ? required_argument : no_argument;
+		lo[n].flag = NULL;
+		lo[n].val = OPT_FIRST + i;
+	}
+	lo[n++] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
+	lo[n++] = (struct option){"admin-config", required_argument, NULL, OPT_ADMIN_CONFIG};
+	lo[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
+	lo[n] = (struct option){NULL, 0, NULL, 0};
 
-		if (!options_done && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0))
+	/* "-": options and arguments in any order, arguments in order (as 1);
+	 * ":": a missing value is reported as ':' (our message, not getopt's). */
+	optind = 0; /* glibc: start afresh */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "-:h", lo, NULL)) != -1) {
+		if (c == 1) {
+			if (n_pos >= max_pos)
+				return admin_usage_error("unexpected argument '%.80s'", optarg);
+			pos[n_pos++] = optarg;
+		} else if (c == OPT_HELP) {
+			print_help(stdout);
 			return ADMIN_HELP;
-		if (!options_done && strcmp(arg, "--") == 0) {
-			options_done = true;
-			continue;
+		} else if (c == OPT_CONFIG || c == OPT_ADMIN_CONFIG) {
+			r = global_opt(a, c, optarg);
+			if (r != ADMIN_OK)
+				return r;
+		} else if (c == ':') {
+			return admin_usage_error("option %s needs a value", argv[optind - 1]);
+		} else if (c == '?') {
+			return admin_usage_error("unknown option %s", argv[optind - 1]);
+		} else if (c >= OPT_FIRST && c < OPT_FIRST + n && opts[c - OPT_FIRST].value) {
+			*opts[c - OPT_FIRST].value = optarg;
+		} else if (c >= OPT_FIRST && c < OPT_FIRST + n) {
+			*opts[c - OPT_FIRST].flag = true;
+		} else {
+			return admin_usage_error("unknown option %s", argv[optind - 1]);
 		}
-		if (!options_done && arg[0] == '-' && arg[1] != '\0') {
-			for (o = opts, m = 0; o && o->name && m == 0; o++)
-				m = match_opt(argc, argv, &i, o);
-			if (m < 0)
-				return admin_usage_error("option %s needs a value", arg);
-			if (m == 0)
-				return admin_usage_error("unknown option %s", arg);
-			continue;
-		}
+	}
+	/* After "--": the rest are arguments. */
+	for (; optind < argc; optind++) {
 		if (n_pos >= max_pos)
-			return admin_usage_error("unexpected argument '%s'", arg);
-		pos[n_pos++] = arg;
+			return admin_usage_error("unexpected argument '%.80s'", argv[optind]);
+		pos[n_pos++] = argv[optind];
 	}
 	if (n_pos < min_pos)
 		return admin_usage_error("missing argument");
@@ -157,7 +274,7 @@ static bool admin_conf_pick(struct admin *a, const char *conf_file)
 	return false;
 }
 
-int admin_open(struct admin *a)
+int admin_load_conf(struct admin *a)
 {
 	char err[AIGW_ERRLEN];
 	const char *path = conf_path(a->config_path);
@@ -167,7 +284,13 @@ int admin_open(struct admin *a)
 
 	conf_defaults(&a->conf);
 	a->conf_loaded = true;
-	if (conf_load(&a->conf, path, err) != AIGW_OK)
+	snprintf(a->conf_file, sizeof a->conf_file, "%s", path);
+	rc = conf_load(&a->conf, path, err);
+	if (rc == AIGW_ENOTFOUND)
+		return admin_error("%s; name the config file with --config FILE or $AIGW_CONFIG "
+		                   "(default " AIGW_DEFAULT_CONFIG ")",
+		                   err);
+	if (rc != AIGW_OK)
 		return admin_error("%s", err);
 	/* Over the loaded config: a key given in both files takes the admin
 	 * config's value. Only a missing optional file is no error. */
@@ -180,8 +303,16 @@ int admin_open(struct admin *a)
 	lvl = a->conf.log_level ? log_level_parse(a->conf.log_level) : -1;
 	if (lvl >= 0)
 		log_set_level((enum log_level)lvl);
-	a->db = db_new(&a->conf);
 	return ADMIN_OK;
+}
+
+int admin_open(struct admin *a)
+{
+	int r = admin_load_conf(a);
+
+	if (r == ADMIN_OK)
+		a->db = db_new(&a->conf);
+	return r;
 }
 
 bool admin_text_ok(const char *s, size_t max)
@@ -241,81 +372,180 @@ int admin_print_line(const char *s)
 	return ADMIN_OK;
 }
 
-static int cmd_migrate(struct admin *a, int argc, char **argv)
+int admin_print_json(cJSON *doc)
 {
-	char err[AIGW_ERRLEN];
-	int rc;
+	char *text = cJSON_PrintUnformatted(doc);
+	int r;
 
-	rc = admin_parse(argc, argv, NULL, NULL, 0, 0);
+	cJSON_Delete(doc);
+	if (!text)
+		return admin_error("out of memory printing JSON");
+	r = admin_print_line(text);
+	cJSON_free(text);
+	return r;
+}
+
+int admin_flush(void)
+{
+	if (fflush(stdout) != 0)
+		return admin_error("cannot write to stdout: %s", strerror(errno));
+	return ADMIN_OK;
+}
+
+/* A global option with its value in the next argument. */
+static bool takes_value(const char *arg)
+{
+	return strcmp(arg, "--config") == 0 || strcmp(arg, "--admin-config") == 0;
+}
+
+/* The command whose name is words (one or two), or NULL. */
+static const struct command *find_command(const char *w1, const char *w2)
+{
+	char name[64];
+	size_t i;
+
+	snprintf(name, sizeof name, "%s%s%s", w1, w2 ? " " : "", w2 ? w2 : "");
+	for (i = 0; i < N_COMMANDS; i++) {
+		if (strcmp(COMMANDS[i].name, name) == 0)
+			return &COMMANDS[i];
+	}
+	return NULL;
+}
+
+/* True if some command's name starts with the word w and another word. */
+static bool is_group(const char *w)
+{
+	size_t i, n = strlen(w);
+
+	for (i = 0; i < N_COMMANDS; i++) {
+		if (strncmp(COMMANDS[i].name, w, n) == 0 && COMMANDS[i].name[n] == ' ')
+			return true;
+	}
+	return false;
+}
+
+/* The indexes of the first two arguments that are not options (nor the
+ * value of a global option), or 0. Only global options come before a
+ * command's words; its own options may come anywhere after the first. */
+static void command_words(int argc, char **argv, int *w1, int *w2)
+{
+	int i;
+
+	*w1 = *w2 = 0;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return;
+		if (takes_value(argv[i])) {
+			i++;
+			continue;
+		}
+		if (argv[i][0] == '-' && argv[i][1] != '\0')
+			continue;
+		if (*w1) {
+			*w2 = i;
+			return;
+		}
+		*w1 = i;
+	}
+}
+
+/* Before the command is known: --help, --version, or a usage error for
+ * an option no command takes there. ADMIN_OK to go on. */
+static int early_options(char **argv, int before)
+{
+	int i;
+
+	for (i = 1; i < before && strcmp(argv[i], "--") != 0; i++) {
+		if (takes_value(argv[i])) {
+			i++;
+			continue;
+		}
+		if (argv[i][0] != '-' || argv[i][1] == '\0')
+			continue;
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			print_help(stdout);
+			return ADMIN_HELP;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("aigw-admin " PACKAGE_VERSION "\n");
+			return ADMIN_HELP;
+		}
+		if (strncmp(argv[i], "--config=", 9) != 0 &&
+		    strncmp(argv[i], "--admin-config=", 15) != 0)
+			return admin_usage_error("unknown option %s%s", argv[i],
+			                         current_group ? "" : " before the command");
+	}
+	return ADMIN_OK;
+}
+
+/* Finds the command, then hands it argv without its words (argv[0] its
+ * name). */
+static int run(struct admin *a, int argc, char **argv)
+{
+	const struct command *c = NULL;
+	char **rest;
+	int w1, w2, skip, i, n = 1, rc;
+
+	command_words(argc, argv, &w1, &w2);
+	rc = early_options(argv, w1 ? w1 : argc);
 	if (rc != ADMIN_OK)
 		return rc;
-	rc = admin_open(a);
-	if (rc != ADMIN_OK)
-		return rc;
-	if (db_migrate(&a->conf, stdout, err) == AIGW_OK)
-		return ADMIN_OK;
-	admin_error("migrate: %s", err);
-	if (!a->admin_conf_loaded)
-		admin_error("migrate ran as db_user '%s' (there is no %s): the account with DDL "
-		            "rights belongs there, or in --admin-config FILE",
-		            a->conf.db_user, a->admin_conf_file);
-	return ADMIN_ERR;
+	if (!w1)
+		return admin_usage_error("missing command");
+	if (strcmp(argv[w1], "help") == 0) {
+		print_help(stdout);
+		return ADMIN_HELP;
+	}
+	if (strcmp(argv[w1], "version") == 0) {
+		printf("aigw-admin " PACKAGE_VERSION "\n");
+		return ADMIN_HELP;
+	}
+	/* Two words if they name a command ("migrate status"), else one. */
+	if (w2)
+		c = find_command(argv[w1], argv[w2]);
+	skip = c ? w2 : 0;
+	if (!c)
+		c = find_command(argv[w1], NULL);
+	if (!c && is_group(argv[w1])) {
+		current_group = argv[w1];
+		rc = early_options(argv, argc);
+		if (rc != ADMIN_OK)
+			return rc;
+		if (!w2)
+			return admin_usage_error("%s: missing subcommand", argv[w1]);
+		return admin_usage_error("%s: unknown subcommand '%.80s'", argv[w1], argv[w2]);
+	}
+	if (!c)
+		return admin_usage_error("unknown command '%.80s'", argv[w1]);
+	current = c;
+	rest = xcalloc((size_t)argc + 1, sizeof *rest);
+	rest[0] = (char *)c->name;
+	for (i = 1; i < argc; i++) {
+		if (i != w1 && i != skip)
+			rest[n++] = argv[i];
+	}
+	/* A --version among the command's options is the program's. */
+	for (i = 1; i < n && strcmp(rest[i], "--") != 0; i++) {
+		if (strcmp(rest[i], "--version") == 0) {
+			printf("aigw-admin " PACKAGE_VERSION "\n");
+			free(rest);
+			return ADMIN_HELP;
+		}
+	}
+	rc = c->fn(a, n, rest);
+	free(rest);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
 	struct admin a;
-	const char *cmd;
-	int i, rc;
+	int rc;
 
 	memset(&a, 0, sizeof a);
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			fputs(USAGE, stdout);
-			return ADMIN_OK;
-		} else if (strcmp(argv[i], "--config") == 0) {
-			if (i + 1 >= argc)
-				return admin_usage_error("--config needs a file name");
-			a.config_path = argv[++i];
-		} else if (strncmp(argv[i], "--config=", 9) == 0) {
-			a.config_path = argv[i] + 9;
-		} else if (strcmp(argv[i], "--admin-config") == 0) {
-			if (i + 1 >= argc)
-				return admin_usage_error("--admin-config needs a file name");
-			a.admin_config_path = argv[++i];
-		} else if (strncmp(argv[i], "--admin-config=", 15) == 0) {
-			a.admin_config_path = argv[i] + 15;
-		} else {
-			return admin_usage_error("unknown option %s", argv[i]);
-		}
-	}
-	if (a.config_path && !a.config_path[0])
-		return admin_usage_error("--config needs a file name");
-	if (a.admin_config_path && !a.admin_config_path[0])
-		return admin_usage_error("--admin-config needs a file name");
-	if (i >= argc)
-		return admin_usage_error("missing command");
-	cmd = argv[i++];
-	if (strcmp(cmd, "migrate") == 0)
-		rc = cmd_migrate(&a, argc - i, argv + i);
-	else if (strcmp(cmd, "app") == 0)
-		rc = cmd_app(&a, argc - i, argv + i);
-	else if (strcmp(cmd, "key") == 0)
-		rc = cmd_key(&a, argc - i, argv + i);
-	else if (strcmp(cmd, "keyring") == 0)
-		rc = cmd_keyring(&a, argc - i, argv + i);
-	else if (strcmp(cmd, "models") == 0)
-		rc = cmd_models(&a, argc - i, argv + i);
-	else if (strcmp(cmd, "check") == 0)
-		rc = cmd_check(&a, argc - i, argv + i);
-	else if (strcmp(cmd, "help") == 0)
-		rc = ADMIN_HELP;
-	else
-		rc = admin_usage_error("unknown command '%s'", cmd);
-	if (rc == ADMIN_HELP) {
-		fputs(USAGE, stdout);
+	rc = run(&a, argc, argv);
+	if (rc == ADMIN_HELP)
 		rc = ADMIN_OK;
-	}
 	db_free(a.db);
 	if (a.conf_loaded)
 		conf_free(&a.conf);

@@ -1,5 +1,5 @@
-/* aigw-admin app create|list|show|set-plan|limits: the tenants, their plans
- * and their request limits. `app create` prints only the new id, so scripts
+/* aigw-admin app create|list|show|set-plan|limits|delete: the tenants,
+ * their plans and their request limits. `app create` prints only the new id, so scripts
  * can capture it. */
 #include "config.h"
 #include "admin.h"
@@ -11,6 +11,7 @@
 
 #include "ai_config.h"
 #include "api_keys.h"
+#include "app_delete.h"
 #include "apps.h"
 #include "config_rules.h"
 #include "db.h"
@@ -53,16 +54,18 @@ static void app_id_generate(char out[APP_ID_MAX + 1])
 	sodium_bin2hex(out + 4, APP_ID_MAX + 1 - 4, rnd, sizeof rnd);
 }
 
-static int app_create(struct admin *a, int argc, char **argv)
+int cmd_app_create(struct admin *a, int argc, char **argv)
 {
 	const char *id = NULL, *name = NULL, *plan = NULL;
-	const struct admin_opt opts[] = {
-	        {"--id", &id}, {"--name", &name}, {"--plan", &plan}, {NULL, NULL}};
+	const struct admin_opt opts[] = {{"--id", &id, NULL},
+	                                 {"--name", &name, NULL},
+	                                 {"--plan", &plan, NULL},
+	                                 {NULL, NULL, NULL}};
 	char gen[APP_ID_MAX + 1], err[AIGW_ERRLEN];
 	aigw_rc rc;
 	int r;
 
-	r = admin_parse(argc, argv, opts, NULL, 0, 0);
+	r = admin_parse(a, argc, argv, opts, NULL, 0, 0);
 	if (r != ADMIN_OK)
 		return r;
 	if (!id) {
@@ -94,22 +97,37 @@ static int app_create(struct admin *a, int argc, char **argv)
 	return admin_print_line(id);
 }
 
-static int print_app_row(const struct app *app, void *arg)
+/* Live apps only: a deleted one is kept for its usage, not listed. */
+static int print_app_row(const struct app *app, const char *deleted_at, void *arg)
 {
 	char created[ADMIN_TIME_LEN];
+	cJSON *list = arg, *o;
 
-	(void)arg;
+	if (deleted_at[0])
+		return 0;
 	admin_time(app->created_at, created);
-	printf("%s\t%s\t%s\t%s\n", app->id, app->name, app->plan, created);
+	if (!list) {
+		printf("%s\t%s\t%s\t%s\n", app->id, app->name, app->plan, created);
+		return 0;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", app->id);
+	cJSON_AddStringToObject(o, "name", app->name);
+	cJSON_AddStringToObject(o, "plan", app->plan);
+	cJSON_AddStringToObject(o, "created_at", created);
+	cJSON_AddItemToArray(list, o);
 	return 0;
 }
 
-static int app_list(struct admin *a, int argc, char **argv)
+int cmd_app_list(struct admin *a, int argc, char **argv)
 {
+	bool json = false;
+	const struct admin_opt opts[] = {{"--json", NULL, &json}, {NULL, NULL, NULL}};
 	char err[AIGW_ERRLEN];
+	cJSON *doc = NULL;
 	int r;
 
-	r = admin_parse(argc, argv, NULL, NULL, 0, 0);
+	r = admin_parse(a, argc, argv, opts, NULL, 0, 0);
 	if (r != ADMIN_OK)
 		return r;
 	r = admin_open(a);
@@ -118,14 +136,17 @@ static int app_list(struct admin *a, int argc, char **argv)
 	/* Nothing on stdout when the database is unreachable. */
 	if (db_ping(a->db, err) != AIGW_OK)
 		return admin_error("%s", err);
-	printf("id\tname\tplan\tcreated_at\n");
-	if (db_app_list(a->db, print_app_row, NULL, err) != AIGW_OK) {
+	if (json)
+		doc = cJSON_CreateObject();
+	else
+		printf("id\tname\tplan\tcreated_at\n");
+	if (db_app_list_marked(a->db, print_app_row,
+	                       doc ? cJSON_AddArrayToObject(doc, "apps") : NULL, err) != AIGW_OK) {
+		cJSON_Delete(doc);
 		fflush(stdout);
 		return admin_error("%s", err);
 	}
-	if (fflush(stdout) != 0)
-		return admin_error("cannot write to stdout");
-	return ADMIN_OK;
+	return doc ? admin_print_json(doc) : admin_flush();
 }
 
 static int count_active(const struct api_key *k, void *arg)
@@ -145,17 +166,72 @@ static void print_limits(const struct ai_config *c)
 	printf("max_in_flight: %s\nrpm: %s\n", in_flight, rpm);
 }
 
-static int app_show(struct admin *a, int argc, char **argv)
+int admin_app_live(struct admin *a, const char *id)
 {
+	char err[AIGW_ERRLEN], deleted_at[APP_TIME_LEN], shown[ADMIN_TIME_LEN];
+	aigw_rc rc = db_app_deleted_at(a->db, id, deleted_at, err);
+
+	if (rc == AIGW_ENOTFOUND)
+		return admin_error("no app '%s'", id);
+	if (rc != AIGW_OK)
+		return admin_error("%s", err);
+	if (deleted_at[0]) {
+		admin_time(deleted_at, shown);
+		return admin_error("app '%s' was deleted at %s", id, shown);
+	}
+	return ADMIN_OK;
+}
+
+static void json_limit(cJSON *o, const char *name, int v)
+{
+	if (v > 0)
+		cJSON_AddNumberToObject(o, name, v);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+static int print_show(const struct app *app, const char *deleted_at, long long keys,
+                      const struct ai_config *cfg, bool json)
+{
+	char created[ADMIN_TIME_LEN], deleted[ADMIN_TIME_LEN];
+	cJSON *o;
+
+	admin_time(app->created_at, created);
+	admin_time(deleted_at, deleted);
+	if (!json) {
+		printf("id: %s\nname: %s\nplan: %s\ncreated_at: %s\ndeleted_at: %s\nkeys: %lld\n",
+		       app->id, app->name, app->plan, created, deleted, keys);
+		print_limits(cfg);
+		return admin_flush();
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", app->id);
+	cJSON_AddStringToObject(o, "name", app->name);
+	cJSON_AddStringToObject(o, "plan", app->plan);
+	cJSON_AddStringToObject(o, "created_at", created);
+	if (deleted_at[0])
+		cJSON_AddStringToObject(o, "deleted_at", deleted);
+	else
+		cJSON_AddNullToObject(o, "deleted_at");
+	cJSON_AddNumberToObject(o, "keys", (double)keys);
+	json_limit(o, "max_in_flight", cfg->max_concurrent_requests);
+	json_limit(o, "rpm", cfg->requests_per_minute);
+	return admin_print_json(o);
+}
+
+int cmd_app_show(struct admin *a, int argc, char **argv)
+{
+	bool json = false;
+	const struct admin_opt opts[] = {{"--json", NULL, &json}, {NULL, NULL, NULL}};
 	const char *id = NULL;
-	char err[AIGW_ERRLEN], created[ADMIN_TIME_LEN];
+	char err[AIGW_ERRLEN], deleted_at[APP_TIME_LEN];
 	struct ai_config cfg;
 	long long keys = 0;
 	struct app app;
 	aigw_rc rc;
 	int r;
 
-	r = admin_parse(argc, argv, NULL, &id, 1, 1);
+	r = admin_parse(a, argc, argv, opts, &id, 1, 1);
 	if (r != ADMIN_OK)
 		return r;
 	r = check_app_id(id);
@@ -169,31 +245,64 @@ static int app_show(struct admin *a, int argc, char **argv)
 	if (rc == AIGW_ENOTFOUND)
 		return admin_error("no app '%s'", id);
 	if (rc == AIGW_OK)
+		rc = db_app_deleted_at(a->db, id, deleted_at, err);
+	if (rc == AIGW_OK)
 		rc = db_key_list(a->db, id, count_active, &keys, err);
 	if (rc == AIGW_OK)
 		rc = db_ai_config_get(a->db, id, false, &cfg, err);
-	if (rc != AIGW_OK) {
-		ai_config_free(&cfg);
-		return admin_error("%s", err);
-	}
-	admin_time(app.created_at, created);
-	printf("id: %s\nname: %s\nplan: %s\ncreated_at: %s\nkeys: %lld\n", app.id, app.name,
-	       app.plan, created, keys);
-	print_limits(&cfg);
+	if (rc == AIGW_OK)
+		r = print_show(&app, deleted_at, keys, &cfg, json);
+	else
+		r = admin_error("%s", err);
 	ai_config_free(&cfg);
-	if (fflush(stdout) != 0)
-		return admin_error("cannot write to stdout");
-	return ADMIN_OK;
+	return r;
 }
 
-static int app_set_plan(struct admin *a, int argc, char **argv)
+/* Prints "deleted ID" and, on stderr, what was kept. */
+int cmd_app_delete(struct admin *a, int argc, char **argv)
+{
+	bool force = false, kept = false;
+	const struct admin_opt opts[] = {{"--force", NULL, &force}, {NULL, NULL, NULL}};
+	const char *id = NULL;
+	char err[AIGW_ERRLEN], line[APP_ID_MAX + 16];
+	struct app_usage use;
+	aigw_rc rc;
+	int r;
+
+	r = admin_parse(a, argc, argv, opts, &id, 1, 1);
+	if (r == ADMIN_OK)
+		r = check_app_id(id);
+	if (r != ADMIN_OK)
+		return r;
+	r = admin_open(a);
+	if (r != ADMIN_OK)
+		return r;
+	memset(&use, 0, sizeof use);
+	rc = db_app_delete(a->db, id, force, &use, &kept, err);
+	if (rc == AIGW_EEXIST)
+		return admin_error("app '%s' has usage (%lld requests recorded, %lld in flight); "
+		                   "nothing deleted. app delete --force revokes its keys, removes "
+		                   "its settings and keeps its usage for reports",
+		                   id, use.requests, use.reservations);
+	if (rc != AIGW_OK)
+		return admin_error("%s", err);
+	if (kept)
+		fprintf(stderr,
+		        "aigw-admin: app '%s': keys revoked, settings removed; its usage, billing "
+		        "periods and plan history are kept (aigw-admin usage --app %s)\n",
+		        id, id);
+	snprintf(line, sizeof line, "deleted %s", id);
+	return admin_print_line(line);
+}
+
+int cmd_app_set_plan(struct admin *a, int argc, char **argv)
 {
 	const char *pos[2] = {NULL, NULL};
 	char err[AIGW_ERRLEN];
 	aigw_rc rc;
 	int r;
 
-	r = admin_parse(argc, argv, NULL, pos, 2, 2);
+	r = admin_parse(a, argc, argv, NULL, pos, 2, 2);
 	if (r != ADMIN_OK)
 		return r;
 	r = check_app_id(pos[0]);
@@ -202,6 +311,8 @@ static int app_set_plan(struct admin *a, int argc, char **argv)
 	if (r != ADMIN_OK)
 		return r;
 	r = admin_open(a);
+	if (r == ADMIN_OK)
+		r = admin_app_live(a, pos[0]);
 	if (r != ADMIN_OK)
 		return r;
 	rc = db_app_set_plan(a->db, pos[0], pos[1], err);
@@ -210,9 +321,7 @@ static int app_set_plan(struct admin *a, int argc, char **argv)
 	if (rc != AIGW_OK)
 		return admin_error("%s", err);
 	printf("%s: %s\n", pos[0], pos[1]);
-	if (fflush(stdout) != 0)
-		return admin_error("cannot write to stdout");
-	return ADMIN_OK;
+	return admin_flush();
 }
 
 struct limits_edit {
@@ -238,18 +347,19 @@ static aigw_rc limits_edit(struct ai_config *cfg, void *arg, bool *write, char *
 }
 
 /* Sets what is given, then prints the app's limits as `app show` does. */
-static int app_limits(struct admin *a, int argc, char **argv)
+int cmd_app_limits(struct admin *a, int argc, char **argv)
 {
 	struct limits_edit e = {NULL, NULL, 0, 0};
-	const struct admin_opt opts[] = {
-	        {"--max-in-flight", &e.in_flight}, {"--rpm", &e.rpm}, {NULL, NULL}};
+	const struct admin_opt opts[] = {{"--max-in-flight", &e.in_flight, NULL},
+	                                 {"--rpm", &e.rpm, NULL},
+	                                 {NULL, NULL, NULL}};
 	const char *id = NULL;
 	char err[AIGW_ERRLEN];
 	struct ai_config cfg;
 	aigw_rc rc;
 	int r;
 
-	r = admin_parse(argc, argv, opts, &id, 1, 1);
+	r = admin_parse(a, argc, argv, opts, &id, 1, 1);
 	if (r == ADMIN_OK)
 		r = check_app_id(id);
 	if (r == ADMIN_OK && e.in_flight)
@@ -260,6 +370,8 @@ static int app_limits(struct admin *a, int argc, char **argv)
 	if (r != ADMIN_OK)
 		return r;
 	r = admin_open(a);
+	if (r == ADMIN_OK && (e.in_flight || e.rpm))
+		r = admin_app_live(a, id);
 	if (r != ADMIN_OK)
 		return r;
 	memset(&cfg, 0, sizeof cfg);
@@ -282,26 +394,4 @@ static int app_limits(struct admin *a, int argc, char **argv)
 	if (fflush(stdout) != 0)
 		return admin_error("cannot write to stdout");
 	return ADMIN_OK;
-}
-
-int cmd_app(struct admin *a, int argc, char **argv)
-{
-	const char *sub = argc > 0 ? argv[0] : NULL;
-
-	if (!sub)
-		return admin_usage_error(
-		        "app: missing subcommand (create, list, show, set-plan, limits)");
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
-		return ADMIN_HELP;
-	if (strcmp(sub, "create") == 0)
-		return app_create(a, argc - 1, argv + 1);
-	if (strcmp(sub, "list") == 0)
-		return app_list(a, argc - 1, argv + 1);
-	if (strcmp(sub, "show") == 0)
-		return app_show(a, argc - 1, argv + 1);
-	if (strcmp(sub, "set-plan") == 0)
-		return app_set_plan(a, argc - 1, argv + 1);
-	if (strcmp(sub, "limits") == 0)
-		return app_limits(a, argc - 1, argv + 1);
-	return admin_usage_error("app: unknown subcommand '%.80s'", sub);
 }

@@ -14,7 +14,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "alloc.h"
 #include "apps.h"
 #include "consistency.h"
 #include "db.h"
@@ -282,27 +281,13 @@ int cmd_check(struct admin *a, int argc, char **argv)
 {
 	struct consistency_report report;
 	const char *app_id = NULL;
-	const struct admin_opt opts[] = {{"--app", &app_id}, {NULL, NULL}};
-	char err[AIGW_ERRLEN];
-	char **rest;
 	bool json = false;
-	int i, n = 0, rc;
+	const struct admin_opt opts[] = {
+	        {"--app", &app_id, NULL}, {"--json", NULL, &json}, {NULL, NULL, NULL}};
+	char err[AIGW_ERRLEN];
+	int rc;
 
-	/* --json is a flag; admin_parse takes the rest. */
-	rest = xcalloc((size_t)argc + 1, sizeof *rest);
-	for (i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0) {
-			for (; i < argc; i++)
-				rest[n++] = argv[i];
-			break;
-		}
-		if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else
-			rest[n++] = argv[i];
-	}
-	rc = admin_parse(n, rest, opts, NULL, 0, 0);
-	free(rest);
+	rc = admin_parse(a, argc, argv, opts, NULL, 0, 0);
 	if (rc != ADMIN_OK)
 		return rc;
 	if (app_id && !app_id_valid(app_id))

@@ -78,7 +78,7 @@ static int reseal_one(const char *app_id, const struct ai_config *c, void *arg)
 	return 0;
 }
 
-static int keyring_rotate(struct admin *a, int argc, char **argv)
+int cmd_keyring_rotate(struct admin *a, int argc, char **argv)
 {
 	struct rotation rot;
 	struct keyring kr;
@@ -87,7 +87,7 @@ static int keyring_rotate(struct admin *a, int argc, char **argv)
 
 	memset(&kr, 0, sizeof kr);
 	memset(&rot, 0, sizeof rot);
-	r = admin_parse(argc, argv, NULL, NULL, 0, 0);
+	r = admin_parse(a, argc, argv, NULL, NULL, 0, 0);
 	if (r != ADMIN_OK)
 		return r;
 	r = admin_open(a);
@@ -125,17 +125,4 @@ static int keyring_rotate(struct admin *a, int argc, char **argv)
 out:
 	keyring_free(&kr);
 	return r;
-}
-
-int cmd_keyring(struct admin *a, int argc, char **argv)
-{
-	const char *sub = argc > 0 ? argv[0] : NULL;
-
-	if (!sub)
-		return admin_usage_error("keyring: missing subcommand (rotate)");
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
-		return ADMIN_HELP;
-	if (strcmp(sub, "rotate") == 0)
-		return keyring_rotate(a, argc - 1, argv + 1);
-	return admin_usage_error("keyring: unknown subcommand '%.80s'", sub);
 }

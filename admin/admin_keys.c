@@ -81,14 +81,14 @@ static int parse_key_id(const char *arg, long long *id)
 	return ADMIN_OK;
 }
 
-static int key_create(struct admin *a, int argc, char **argv)
+int cmd_key_create(struct admin *a, int argc, char **argv)
 {
 	const char *app = NULL, *role_s = NULL, *name = NULL, *rpm_s = NULL;
-	const struct admin_opt opts[] = {{"--app", &app},
-	                                 {"--role", &role_s},
-	                                 {"--name", &name},
-	                                 {"--rpm", &rpm_s},
-	                                 {NULL, NULL}};
+	const struct admin_opt opts[] = {{"--app", &app, NULL},
+	                                 {"--role", &role_s, NULL},
+	                                 {"--name", &name, NULL},
+	                                 {"--rpm", &rpm_s, NULL},
+	                                 {NULL, NULL, NULL}};
 	char token[APIKEY_TOKEN_LEN + 1], prefix[APIKEY_DISPLAY_PREFIX_LEN + 1];
 	unsigned char hash[APIKEY_HASH_LEN];
 	char err[AIGW_ERRLEN];
@@ -101,7 +101,7 @@ static int key_create(struct admin *a, int argc, char **argv)
 
 	memset(&kr, 0, sizeof kr);
 	memset(token, 0, sizeof token);
-	r = admin_parse(argc, argv, opts, NULL, 0, 0);
+	r = admin_parse(a, argc, argv, opts, NULL, 0, 0);
 	if (r == ADMIN_OK)
 		r = check_app_opt(app);
 	if (r == ADMIN_OK && rpm_s)
@@ -131,7 +131,7 @@ static int key_create(struct admin *a, int argc, char **argv)
 		r = admin_error("the keyring %s holds no key", a->conf.keyring);
 		goto out;
 	}
-	r = find_app(a, app);
+	r = admin_app_live(a, app);
 	if (r != ADMIN_OK)
 		goto out;
 
@@ -155,24 +155,45 @@ out:
 static int print_key_row(const struct api_key *k, void *arg)
 {
 	char created[ADMIN_TIME_LEN], revoked[ADMIN_TIME_LEN], rpm[16];
+	cJSON *list = arg, *o;
 
-	(void)arg;
 	admin_time(k->created_at, created);
 	admin_time(k->revoked_at, revoked);
-	admin_limit_str((int)k->rpm, rpm);
-	printf("%lld\t%s\t%s\t%s\t%s\t%s\t%s\n", k->id, key_role_name(k->role), k->name, k->prefix,
-	       created, revoked, rpm);
+	if (!list) {
+		admin_limit_str((int)k->rpm, rpm);
+		printf("%lld\t%s\t%s\t%s\t%s\t%s\t%s\n", k->id, key_role_name(k->role), k->name,
+		       k->prefix, created, revoked, rpm);
+		return 0;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "id", (double)k->id);
+	cJSON_AddStringToObject(o, "role", key_role_name(k->role));
+	cJSON_AddStringToObject(o, "name", k->name);
+	cJSON_AddStringToObject(o, "prefix", k->prefix);
+	cJSON_AddStringToObject(o, "created_at", created);
+	if (k->revoked_at[0])
+		cJSON_AddStringToObject(o, "revoked_at", revoked);
+	else
+		cJSON_AddNullToObject(o, "revoked_at");
+	if (k->rpm > 0)
+		cJSON_AddNumberToObject(o, "rpm", (double)k->rpm);
+	else
+		cJSON_AddNullToObject(o, "rpm");
+	cJSON_AddItemToArray(list, o);
 	return 0;
 }
 
-static int key_list(struct admin *a, int argc, char **argv)
+int cmd_key_list(struct admin *a, int argc, char **argv)
 {
 	const char *app = NULL;
-	const struct admin_opt opts[] = {{"--app", &app}, {NULL, NULL}};
+	bool json = false;
+	const struct admin_opt opts[] = {
+	        {"--app", &app, NULL}, {"--json", NULL, &json}, {NULL, NULL, NULL}};
 	char err[AIGW_ERRLEN];
+	cJSON *doc = NULL;
 	int r;
 
-	r = admin_parse(argc, argv, opts, NULL, 0, 0);
+	r = admin_parse(a, argc, argv, opts, NULL, 0, 0);
 	if (r == ADMIN_OK)
 		r = check_app_opt(app);
 	if (r != ADMIN_OK)
@@ -182,26 +203,31 @@ static int key_list(struct admin *a, int argc, char **argv)
 		r = find_app(a, app);
 	if (r != ADMIN_OK)
 		return r;
-	printf("id\trole\tname\tprefix\tcreated_at\trevoked_at\trpm\n");
-	if (db_key_list(a->db, app, print_key_row, NULL, err) != AIGW_OK) {
+	if (json) {
+		doc = cJSON_CreateObject();
+		cJSON_AddStringToObject(doc, "app_id", app);
+	} else {
+		printf("id\trole\tname\tprefix\tcreated_at\trevoked_at\trpm\n");
+	}
+	if (db_key_list(a->db, app, print_key_row, doc ? cJSON_AddArrayToObject(doc, "keys") : NULL,
+	                err) != AIGW_OK) {
+		cJSON_Delete(doc);
 		fflush(stdout);
 		return admin_error("%s", err);
 	}
-	if (fflush(stdout) != 0)
-		return admin_error("cannot write to stdout");
-	return ADMIN_OK;
+	return doc ? admin_print_json(doc) : admin_flush();
 }
 
-static int key_limit(struct admin *a, int argc, char **argv)
+int cmd_key_limit(struct admin *a, int argc, char **argv)
 {
 	const char *arg = NULL, *rpm_s = NULL;
-	const struct admin_opt opts[] = {{"--rpm", &rpm_s}, {NULL, NULL}};
+	const struct admin_opt opts[] = {{"--rpm", &rpm_s, NULL}, {NULL, NULL, NULL}};
 	char err[AIGW_ERRLEN], shown[16];
 	long long id = 0;
 	int r, rpm = 0;
 	aigw_rc rc;
 
-	r = admin_parse(argc, argv, opts, &arg, 1, 1);
+	r = admin_parse(a, argc, argv, opts, &arg, 1, 1);
 	if (r == ADMIN_OK)
 		r = parse_key_id(arg, &id);
 	if (r == ADMIN_OK && !rpm_s)
@@ -225,7 +251,7 @@ static int key_limit(struct admin *a, int argc, char **argv)
 	return ADMIN_OK;
 }
 
-static int key_revoke(struct admin *a, int argc, char **argv)
+int cmd_key_revoke(struct admin *a, int argc, char **argv)
 {
 	const char *arg = NULL;
 	char err[AIGW_ERRLEN];
@@ -233,7 +259,7 @@ static int key_revoke(struct admin *a, int argc, char **argv)
 	aigw_rc rc;
 	int r;
 
-	r = admin_parse(argc, argv, NULL, &arg, 1, 1);
+	r = admin_parse(a, argc, argv, NULL, &arg, 1, 1);
 	if (r == ADMIN_OK)
 		r = parse_key_id(arg, &id);
 	if (r != ADMIN_OK)
@@ -250,23 +276,4 @@ static int key_revoke(struct admin *a, int argc, char **argv)
 	if (fflush(stdout) != 0)
 		return admin_error("cannot write to stdout");
 	return ADMIN_OK;
-}
-
-int cmd_key(struct admin *a, int argc, char **argv)
-{
-	const char *sub = argc > 0 ? argv[0] : NULL;
-
-	if (!sub)
-		return admin_usage_error("key: missing subcommand (create, list, limit, revoke)");
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
-		return ADMIN_HELP;
-	if (strcmp(sub, "create") == 0)
-		return key_create(a, argc - 1, argv + 1);
-	if (strcmp(sub, "list") == 0)
-		return key_list(a, argc - 1, argv + 1);
-	if (strcmp(sub, "limit") == 0)
-		return key_limit(a, argc - 1, argv + 1);
-	if (strcmp(sub, "revoke") == 0)
-		return key_revoke(a, argc - 1, argv + 1);
-	return admin_usage_error("key: unknown subcommand '%.80s'", sub);
 }

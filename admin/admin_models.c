@@ -1,10 +1,11 @@
-/* aigw-admin models sync | models import FILE: fill the models table from the
- * upstream's GET /models (through the upstream client, with the platform key
+/* aigw-admin models sync | models import FILE | models list: fill the models
+ * table from the upstream's GET /models (through the upstream client, with the platform key
  * of the config) or from a file of the same {"data": [...], ...} shape; the
  * list's top-level fields beside "data" (OpenRouter's links, total_count)
  * are stored too, for GET /v1/{app}/models. Either replaces the table in one
  * transaction: a bad document stores nothing. The whole list is asked (no
- * offset or limit), as the upstream then answers it in one piece. */
+ * offset or limit), as the upstream then answers it in one piece. The list
+ * shows what is stored: id, name, context length and the two prices. */
 #include "config.h"
 #include "admin.h"
 
@@ -64,7 +65,7 @@ static void upstream_message(const struct buf *body, char *out, size_t cap)
 	cJSON_Delete(doc);
 }
 
-static int models_sync(struct admin *a, int argc, char **argv)
+int cmd_models_sync(struct admin *a, int argc, char **argv)
 {
 	const struct upstream_callbacks cb = {NULL, on_data, NULL};
 	struct upstream_request rq;
@@ -76,7 +77,7 @@ static int models_sync(struct admin *a, int argc, char **argv)
 	int r;
 
 	buf_init(&body, MODELS_JSON_MAX);
-	r = admin_parse(argc, argv, NULL, NULL, 0, 0);
+	r = admin_parse(a, argc, argv, NULL, NULL, 0, 0);
 	if (r != ADMIN_OK)
 		goto out;
 	r = admin_open(a);
@@ -127,7 +128,7 @@ static aigw_rc read_all(FILE *f, struct buf *b)
 	}
 }
 
-static int models_import(struct admin *a, int argc, char **argv)
+int cmd_models_import(struct admin *a, int argc, char **argv)
 {
 	const char *path = NULL;
 	bool is_stdin = false;
@@ -137,7 +138,7 @@ static int models_import(struct admin *a, int argc, char **argv)
 	int r;
 
 	buf_init(&body, MODELS_JSON_MAX);
-	r = admin_parse(argc, argv, NULL, &path, 1, 1);
+	r = admin_parse(a, argc, argv, NULL, &path, 1, 1);
 	if (r != ADMIN_OK)
 		goto out;
 	is_stdin = strcmp(path, "-") == 0;
@@ -166,17 +167,98 @@ out:
 	return r;
 }
 
-int cmd_models(struct admin *a, int argc, char **argv)
+/* A string field of a model record, or NULL. */
+static const char *record_str(const cJSON *o, const char *name)
 {
-	const char *sub = argc > 0 ? argv[0] : NULL;
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 
-	if (!sub)
-		return admin_usage_error("models: missing subcommand (sync, import)");
-	if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0)
-		return ADMIN_HELP;
-	if (strcmp(sub, "sync") == 0)
-		return models_sync(a, argc - 1, argv + 1);
-	if (strcmp(sub, "import") == 0)
-		return models_import(a, argc - 1, argv + 1);
-	return admin_usage_error("models: unknown subcommand '%.80s'", sub);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The text of a listing cell: no tab or newline from a record breaks the
+ * columns; "-" when absent. */
+static void cell(char *out, size_t cap, const char *s)
+{
+	size_t i;
+
+	snprintf(out, cap, "%s", s && s[0] ? s : "-");
+	for (i = 0; out[i]; i++) {
+		if ((unsigned char)out[i] < 0x20)
+			out[i] = ' ';
+	}
+}
+
+static int list_model(const char *id, const char *record, size_t len, void *arg)
+{
+	char name[257], prompt[64], completion[64], ctx[24] = "-";
+	cJSON *list = arg, *doc, *o;
+	const cJSON *pricing, *c;
+	const char *p, *q;
+
+	doc = cJSON_ParseWithLength(record, len);
+	pricing = cJSON_GetObjectItemCaseSensitive(doc, "pricing");
+	c = cJSON_GetObjectItemCaseSensitive(doc, "context_length");
+	p = record_str(pricing, "prompt");
+	q = record_str(pricing, "completion");
+	if (cJSON_IsNumber(c))
+		snprintf(ctx, sizeof ctx, "%.0f", c->valuedouble);
+	if (!list) {
+		cell(name, sizeof name, record_str(doc, "name"));
+		cell(prompt, sizeof prompt, p);
+		cell(completion, sizeof completion, q);
+		printf("%s\t%s\t%s\t%s\t%s\n", id, name, ctx, prompt, completion);
+		cJSON_Delete(doc);
+		return 0;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "id", id);
+	if (record_str(doc, "name"))
+		cJSON_AddStringToObject(o, "name", record_str(doc, "name"));
+	else
+		cJSON_AddNullToObject(o, "name");
+	if (cJSON_IsNumber(c))
+		cJSON_AddNumberToObject(o, "context_length", c->valuedouble);
+	else
+		cJSON_AddNullToObject(o, "context_length");
+	/* The upstream's decimal text, exactly. */
+	if (p)
+		cJSON_AddStringToObject(o, "prompt_price", p);
+	else
+		cJSON_AddNullToObject(o, "prompt_price");
+	if (q)
+		cJSON_AddStringToObject(o, "completion_price", q);
+	else
+		cJSON_AddNullToObject(o, "completion_price");
+	cJSON_AddItemToArray(list, o);
+	cJSON_Delete(doc);
+	return 0;
+}
+
+int cmd_models_list(struct admin *a, int argc, char **argv)
+{
+	bool json = false;
+	const struct admin_opt opts[] = {{"--json", NULL, &json}, {NULL, NULL, NULL}};
+	char err[AIGW_ERRLEN];
+	cJSON *doc = NULL;
+	int r;
+
+	r = admin_parse(a, argc, argv, opts, NULL, 0, 0);
+	if (r != ADMIN_OK)
+		return r;
+	r = admin_open(a);
+	if (r != ADMIN_OK)
+		return r;
+	if (db_ping(a->db, err) != AIGW_OK)
+		return admin_error("%s", err);
+	if (json)
+		doc = cJSON_CreateObject();
+	else
+		printf("id\tname\tcontext_length\tprompt_price\tcompletion_price\n");
+	if (db_model_list(a->db, NULL, 0, list_model,
+	                  doc ? cJSON_AddArrayToObject(doc, "models") : NULL, err) != AIGW_OK) {
+		cJSON_Delete(doc);
+		fflush(stdout);
+		return admin_error("%s", err);
+	}
+	return doc ? admin_print_json(doc) : admin_flush();
 }

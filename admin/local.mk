@@ -1,5 +1,6 @@
-# admin/: the aigw-admin program: apps, keys, the keyring, models and
-# migrations, straight on the store (it serves no HTTP).
+# admin/: the aigw-admin program: apps, keys, the keyring, models,
+# migrations, usage and the checks, straight on the store (it serves no
+# HTTP).
 bin_PROGRAMS += aigw-admin
 aigw_admin_CPPFLAGS = $(ADMIN_INC) $(BUILD_INC) $(DEP_CFLAGS)
 aigw_admin_SOURCES = \
@@ -8,5 +9,8 @@ aigw_admin_SOURCES = \
 	admin/admin_keys.c \
 	admin/admin_keyring.c \
 	admin/admin_models.c \
-	admin/admin_check.c
+	admin/admin_check.c \
+	admin/admin_migrate.c \
+	admin/admin_usage.c \
+	admin/admin_config.c
 aigw_admin_LDADD = libaigw_db.a libaigw_domain.a libaigw_upstream.a $(BASE_LIBS)

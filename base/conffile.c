@@ -20,8 +20,12 @@
 
 #include "alloc.h"
 #include "log.h"
+#include "urlcheck.h"
 
 #define CONF_FILE_MAX (1024 * 1024)
+/* A file that sets a secret may be read by its group (the account aigw.fcgi
+ * runs as), never written by it, nor read or written by others. */
+#define CONF_SECRET_MODE_BAD (S_IWGRP | S_IROTH | S_IWOTH)
 
 enum conf_type {
 	CT_STR,       /* non-empty string */
@@ -238,6 +242,7 @@ static aigw_rc set_value(struct aigw_conf *c, const struct conf_key *k, const ch
                          const char *name, int line, char *err)
 {
 	const unsigned char *p;
+	char why[AIGW_ERRLEN];
 	const char *authority;
 	long long v;
 
@@ -260,7 +265,10 @@ static aigw_rc set_value(struct aigw_conf *c, const struct conf_key *k, const ch
 	case CT_STR_OPT:
 		set_str(c, k, value[0] ? value : NULL);
 		break;
-	case CT_URL:
+	case CT_URL: {
+		char *url = NULL;
+		aigw_rc url_rc;
+
 		if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
 			return aigw_fail(err, AIGW_EINVAL,
 			                 "%s:%d: %s must start with http:// or https://", name,
@@ -273,8 +281,16 @@ static aigw_rc set_value(struct aigw_conf *c, const struct conf_key *k, const ch
 			                 "%s:%d: %s must not hold credentials (user@host); put the "
 			                 "key in upstream_key",
 			                 name, line, k->name);
-		set_str(c, k, value);
+		/* Stored without trailing slashes: paths ("/models") are
+		 * appended to it. */
+		url_rc = url_base_check(value, &url, why);
+		if (url_rc != AIGW_OK)
+			return aigw_fail(err, url_rc, "%s:%d: %s: '%.80s' %s", name, line, k->name,
+			                 value, why);
+		set_str(c, k, url);
+		free(url);
 		break;
+	}
 	case CT_INT:
 	case CT_SIZE:
 		if (!parse_ll(value, &v))
@@ -309,7 +325,25 @@ static aigw_rc set_value(struct aigw_conf *c, const struct conf_key *k, const ch
 	return AIGW_OK;
 }
 
-aigw_rc conf_parse(struct aigw_conf *c, const char *text, const char *name, char *err)
+/* Cuts an inline comment off a value: a '#' at its start or after a blank
+ * begins one ("aigw # the database"); a '#' inside a word is kept
+ * ("p#ss"). */
+static void cut_comment(char *value)
+{
+	char *p;
+
+	for (p = value; *p != '\0'; p++) {
+		if (*p == '#' && (p == value || is_space(p[-1]))) {
+			*p = '\0';
+			return;
+		}
+	}
+}
+
+/* conf_parse; *secret names the first secret key the text sets to a
+ * non-empty value, or stays NULL. */
+static aigw_rc parse_text(struct aigw_conf *c, const char *text, const char *name, char *err,
+                          const char **secret)
 {
 	bool seen[NKEYS] = {false};
 	char *copy, *cur, *next;
@@ -341,7 +375,9 @@ aigw_rc conf_parse(struct aigw_conf *c, const char *text, const char *name, char
 		}
 		*eq = '\0';
 		key = trim(s);
-		value = trim(eq + 1);
+		value = eq + 1;
+		cut_comment(value);
+		value = trim(value);
 		if (key[0] == '\0') {
 			rc = aigw_fail(err, AIGW_EINVAL, "%s:%d: missing key before '='", name,
 			               line);
@@ -360,14 +396,24 @@ aigw_rc conf_parse(struct aigw_conf *c, const char *text, const char *name, char
 		}
 		seen[k - conf_keys] = true;
 		rc = set_value(c, k, value, name, line, err);
+		if (rc == AIGW_OK && k->secret && value[0] != '\0' && *secret == NULL)
+			*secret = k->name;
 	}
 	sodium_memzero(copy, strlen(text));
 	free(copy);
 	return rc;
 }
 
+aigw_rc conf_parse(struct aigw_conf *c, const char *text, const char *name, char *err)
+{
+	const char *secret = NULL;
+
+	return parse_text(c, text, name, err, &secret);
+}
+
 aigw_rc conf_load(struct aigw_conf *c, const char *path, char *err)
 {
+	const char *secret = NULL;
 	struct stat st;
 	char *text = NULL;
 	size_t len = 0;
@@ -411,7 +457,12 @@ aigw_rc conf_load(struct aigw_conf *c, const char *path, char *err)
 		rc = aigw_fail(err, AIGW_EINVAL, "%s: contains a NUL byte", path);
 		goto out;
 	}
-	rc = conf_parse(c, text, path, err);
+	rc = parse_text(c, text, path, err, &secret);
+	if (rc == AIGW_OK && secret != NULL && (st.st_mode & CONF_SECRET_MODE_BAD) != 0)
+		rc = aigw_fail(err, AIGW_EINVAL,
+		               "%s holds %s but its mode %04o lets others read or change it: "
+		               "chmod 0640 %s (group read is fine)",
+		               path, secret, (unsigned)(st.st_mode & 07777), path);
 out:
 	if (text != NULL) {
 		sodium_memzero(text, len);

@@ -1,7 +1,12 @@
 /* The aigw configuration file, shared by aigw.fcgi and aigw-admin.
- * Format: one `key = value` per line, `#` starts a comment line, blank lines
- * ignored, values taken verbatim after trimming (no quoting). Unknown keys and
- * malformed values are errors (a typo must not silently fall back to a default).
+ * Format: one `key = value` per line, blank lines ignored, `#` starts a
+ * comment where it begins a line or a value or follows a blank
+ * (`db_name = aigw  # prod`; `p#ss` keeps its `#`); values are taken
+ * verbatim after trimming (no quoting). Unknown keys and malformed values are
+ * errors (a typo must not silently fall back to a default). upstream_url is
+ * checked with libcurl's URL parser and kept without trailing slashes. A
+ * file that sets a secret (db_password, upstream_key) is refused when its
+ * group may write it or others may read or write it.
  * Found by --config, else $AIGW_CONFIG, else /etc/aigw/aigw.conf. */
 #ifndef AIGW_CONFFILE_H
 #define AIGW_CONFFILE_H
@@ -77,7 +82,9 @@ struct aigw_conf {
 
 /* Sets every field to its default. */
 void conf_defaults(struct aigw_conf *c);
-/* Loads path over the defaults. On error, err names the file, line and key.
+/* Loads path over the defaults. On error, err names the file, line and key
+ * (or, for a secret in a file others may read, the file, its mode and the
+ * chmod that fixes it; AIGW_EINVAL). AIGW_ENOTFOUND if the file is missing.
  * c must hold defaults (conf_defaults) or be all zero, in which case the
  * defaults are set first. A key given twice is an error. On error c stays
  * valid for conf_free (possibly partly updated). */

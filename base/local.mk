@@ -1,5 +1,6 @@
 # base/: what every layer uses and that uses nothing of ours: the error type,
-# memory, buffers, the log, the clock, UTF-8, the config file, exact money
+# memory, buffers, the log, the clock, UTF-8, the config file (its URLs read
+# by libcurl's URL parser, no transfer), exact money
 # and the strict JSON reader.
 libaigw_base_a_CPPFLAGS = $(BASE_INC) $(BUILD_INC) $(DEP_CFLAGS)
 libaigw_base_a_SOURCES = \
@@ -12,5 +13,6 @@ libaigw_base_a_SOURCES = \
 	base/hash.h \
 	base/utf8.c base/utf8.h \
 	base/conffile.c base/conffile.h \
+	base/urlcheck.c base/urlcheck.h \
 	base/money.c base/money.h \
 	base/strict_json.c base/strict_json.h

@@ -27,12 +27,14 @@ struct options {
 	const char *listen;
 	int workers; /* 0: from the config file */
 	int threads; /* 0: from the config file */
+	bool check_config;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: " PROG " [--config FILE] [--threads T]\n"
 	           "       " PROG " --listen SOCKET [--config FILE] [--workers N] [--threads T]\n"
+	           "       " PROG " --check-config [--config FILE]\n"
 	           "\n"
 	           "Without --listen, " PROG " expects a FastCGI listening socket on fd 0, as\n"
 	           "lighttpd (bin-path), Apache mod_fcgid and spawn-fcgi provide.\n"
@@ -46,6 +48,9 @@ static void usage(FILE *f)
 	           "  --workers N     worker processes (1-256; default: config 'workers')\n"
 	           "  --threads T     request threads kept waiting per process (1-1024;\n"
 	           "                  default: config 'threads')\n"
+	           "  --check-config  load the configuration file and the keyring as a start\n"
+	           "                  would, print \"FILE: ok\" or the error, and exit (0 ok,\n"
+	           "                  1 error); nothing is started or connected\n"
 	           "  --help          this text\n"
 	           "  --version       print the version\n");
 }
@@ -108,6 +113,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			printf(PROG " " PACKAGE_VERSION "\n");
 			return 0;
 		}
+		if (strcmp(a, "--check-config") == 0) {
+			o->check_config = true;
+			continue;
+		}
 		if (take_opt(argc, argv, &i, "--config", &v)) {
 			o->config = v;
 		} else if (take_opt(argc, argv, &i, "--listen", &v)) {
@@ -141,18 +150,66 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return -1;
 }
 
+/* Loads the configuration file named by the options and the keyring it
+ * names; reports on stderr. Returns 0, or 1 after a reported error. */
+static int load_config(const struct options *o, struct aigw_conf *conf, struct keyring *kr,
+                       const char **path)
+{
+	char err[AIGW_ERRLEN];
+	aigw_rc rc;
+
+	conf_defaults(conf);
+	memset(kr, 0, sizeof(*kr));
+	*path = conf_path(o->config);
+	rc = conf_load(conf, *path, err);
+	if (rc != AIGW_OK) {
+		fprintf(stderr, PROG ": configuration: %s%s\n", err,
+		        rc == AIGW_ENOTFOUND ? " (name the file with --config FILE or "
+		                               "$AIGW_CONFIG)"
+		                             : "");
+		conf_free(conf);
+		return 1;
+	}
+	if (keyring_load(kr, conf->keyring, err) != AIGW_OK) {
+		fprintf(stderr, PROG ": keyring: %s\n", err);
+		conf_free(conf);
+		return 1;
+	}
+	return 0;
+}
+
+/* --check-config: what a start reads, checked; nothing started. */
+static int check_config(const struct options *o)
+{
+	struct aigw_conf conf;
+	struct keyring kr;
+	const char *path;
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, PROG ": libsodium failed to initialize\n");
+		return 1;
+	}
+	if (load_config(o, &conf, &kr, &path) != 0)
+		return 1;
+	printf("%s: ok\n", path);
+	keyring_free(&kr);
+	conf_free(&conf);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = {0};
 	struct aigw_conf conf;
 	struct keyring kr;
-	char err[AIGW_ERRLEN];
 	const char *path;
 	int rc;
 
 	rc = parse_args(argc, argv, &o);
 	if (rc >= 0)
 		return rc;
+	if (o.check_config)
+		return check_config(&o);
 
 	/* Before FCGX_Init: libfcgi installs handlers only where none are set. */
 	server_signals_install();
@@ -182,21 +239,9 @@ int main(int argc, char **argv)
 		cJSON_InitHooks(&hooks);
 	}
 
-	conf_defaults(&conf);
-	path = conf_path(o.config);
-	if (conf_load(&conf, path, err) != AIGW_OK) {
-		fprintf(stderr, PROG ": configuration: %s\n", err);
-		conf_free(&conf);
+	if (load_config(&o, &conf, &kr, &path) != 0)
 		return 1;
-	}
 	log_set_level((enum log_level)log_level_parse(conf.log_level));
-
-	memset(&kr, 0, sizeof(kr));
-	if (keyring_load(&kr, conf.keyring, err) != AIGW_OK) {
-		fprintf(stderr, PROG ": keyring: %s\n", err);
-		conf_free(&conf);
-		return 1;
-	}
 
 	if (o.listen != NULL) {
 		rc = pool_run(&conf, &kr, path, o.listen, o.workers, o.threads);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -34,6 +35,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		perror("memfd_create");
 		abort();
 	}
+	/* A memfd is 0777: a file that sets a secret would be refused for
+	 * its mode before its values were checked. */
+	if (fchmod(memfd, 0600) != 0) {
+		perror("fchmod");
+		abort();
+	}
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
 	return 0;
 }
@@ -48,6 +55,8 @@ static void check_conf(const struct aigw_conf *c)
 	/* the URL goes into logs: never with credentials */
 	FUZZ_ASSERT(!memchr(strstr(c->upstream_url, "://") + 3, '@',
 	                    strcspn(strstr(c->upstream_url, "://") + 3, "/?#")));
+	/* paths are appended to it: never a trailing slash */
+	FUZZ_ASSERT(c->upstream_url[strlen(c->upstream_url) - 1] != '/');
 	FUZZ_ASSERT(c->upstream_key && c->default_model && c->default_model[0]);
 	FUZZ_ASSERT(c->upstream_connect_timeout_ms >= 1);
 	FUZZ_ASSERT(c->sse_keepalive_s >= 1 && c->sse_keepalive_s <= 300);

@@ -1,10 +1,13 @@
-/* Unit tests for base/conffile.c: defaults, every key, comments, and the
- * FILE:LINE error for each kind of mistake. */
+/* Unit tests for base/conffile.c: defaults, every key, comments (whole
+ * lines and inline), the upstream URL's parsing, the FILE:LINE error for
+ * each kind of mistake, and secrets in a file others may read. */
 #include "config.h"
 
 #include "conffile.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -110,6 +113,67 @@ static void comments_blank_lines_and_spacing(void)
 	conf_free(&c);
 }
 
+static void inline_comments_cut(void)
+{
+	static const char text[] = "db_name = aigw # the production database\n"
+	                           "db_port = 3307\t# tab before the hash\n"
+	                           "db_password = p#ss#word # a hash inside a word is kept\n"
+	                           "db_user = #only a comment: empty value\n"
+	                           "keyring = /etc/aigw/kr#1\n"
+	                           "db_socket = # unset\n";
+	struct aigw_conf c;
+	char err[AIGW_ERRLEN] = "";
+
+	conf_defaults(&c);
+	CHECK_INT(conf_parse(&c, text, "t.conf", err), AIGW_EINVAL);
+	CHECK_STR(err, "t.conf:4: db_user must not be empty");
+	conf_free(&c);
+
+	conf_defaults(&c);
+	CHECK_INT(conf_parse(&c, strstr(text, "keyring"), "t.conf", err), AIGW_OK);
+	CHECK_STR(c.keyring, "/etc/aigw/kr#1");
+	CHECK(c.db_socket == NULL);
+	conf_free(&c);
+
+	conf_defaults(&c);
+	CHECK_INT(conf_parse(&c,
+	                     "db_name = aigw # the production database\n"
+	                     "db_port = 3307\t# tab before the hash\n"
+	                     "db_password = p#ss#word # a hash inside a word is kept\n",
+	                     "t.conf", err),
+	          AIGW_OK);
+	CHECK_STR(c.db_name, "aigw");
+	CHECK_INT(c.db_port, 3307);
+	CHECK_STR(c.db_password, "p#ss#word");
+	conf_free(&c);
+}
+
+static void upstream_url_parsed_and_normalised(void)
+{
+	static const struct {
+		const char *value, *want;
+	} good[] = {
+	        {"https://openrouter.ai/api/v1/", "https://openrouter.ai/api/v1"},
+	        {"https://openrouter.ai/api/v1//", "https://openrouter.ai/api/v1"},
+	        {"http://127.0.0.1:19801/ # the simulator", "http://127.0.0.1:19801"},
+	        {"http://[::1]:8080/v1", "http://[::1]:8080/v1"},
+	        {"https://openrouter.ai", "https://openrouter.ai"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof good / sizeof good[0]; i++) {
+		struct aigw_conf c;
+		char err[AIGW_ERRLEN] = "", text[256];
+
+		snprintf(text, sizeof text, "upstream_url = %s\n", good[i].value);
+		conf_defaults(&c);
+		CHECK_INT(conf_parse(&c, text, "u.conf", err), AIGW_OK);
+		CHECK_STR(err, "");
+		CHECK_STR(c.upstream_url, good[i].want);
+		conf_free(&c);
+	}
+}
+
 static void zeroed_struct_gets_defaults(void)
 {
 	struct aigw_conf c = {0};
@@ -158,7 +222,24 @@ static void bad_files_name_file_and_line(void)
 	        {"upstream_url = https://user:sk-or-secret@openrouter.ai/api/v1\n",
 	         "x.conf:1: upstream_url must not hold credentials (user@host); put the key in "
 	         "upstream_key"},
+	        {"upstream_url = https://\n", "x.conf:1: upstream_url: 'https://' has no host"},
+	        {"upstream_url = https:///api/v1\n",
+	         "x.conf:1: upstream_url: 'https:///api/v1' has no host"},
+	        {"upstream_url = https://h:99999/v1\n",
+	         "x.conf:1: upstream_url: 'https://h:99999/v1' is not a valid URL: Port number "
+	         "was not a decimal number between 0 and 65535"},
+	        {"upstream_url = https://h:0/v1\n",
+	         "x.conf:1: upstream_url: 'https://h:0/v1' port 0 is not a port"},
+	        {"upstream_url = https://h/v1?x=1\n",
+	         "x.conf:1: upstream_url: 'https://h/v1?x=1' must not have a query (?) or a "
+	         "fragment (#)"},
+	        {"upstream_url = https://h/v1#frag\n",
+	         "x.conf:1: upstream_url: 'https://h/v1#frag' must not have a query (?) or a "
+	         "fragment (#)"},
+	        {"upstream_url = https://h/a b\n",
+	         "x.conf:1: upstream_url: 'https://h/a b' is not a valid URL: Bad path"},
 	        {"db_name =\n", "x.conf:1: db_name must not be empty"},
+	        {"db_name = # just a comment\n", "x.conf:1: db_name must not be empty"},
 	        {"cors_origin = \n", "x.conf:1: cors_origin must not be empty"},
 	        {"db_port = 1\ndb_port = 2\n", "x.conf:2: duplicate key 'db_port'"},
 	        {"cors_origin = a\x01"
@@ -231,6 +312,61 @@ static void load_reads_file_and_reports_missing(void)
 	conf_free(&c);
 }
 
+/* Writes text to a new file of the given mode; returns its path. */
+static void write_mode(char *path, const char *text, mode_t mode)
+{
+	FILE *f;
+	int fd;
+
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+	CHECK_INT(chmod(path, mode), 0);
+}
+
+static void secrets_refused_in_readable_file(void)
+{
+	static const struct {
+		const char *text;
+		mode_t mode;
+		aigw_rc want;
+		const char *secret; /* named in the error */
+	} cases[] = {
+	        {"db_password = pw\n", 0644, AIGW_EINVAL, "db_password"},
+	        {"upstream_key = sk-or-1\n", 0604, AIGW_EINVAL, "upstream_key"},
+	        {"db_password = pw\n", 0660, AIGW_EINVAL, "db_password"},
+	        {"db_password = pw\n", 0642, AIGW_EINVAL, "db_password"},
+	        {"db_password = pw\n", 0640, AIGW_OK, NULL},
+	        {"db_password = pw\nupstream_key = k\n", 0600, AIGW_OK, NULL},
+	        {"db_password = pw\n", 0400, AIGW_OK, NULL},
+	        /* nothing secret in it: any mode */
+	        {"db_name = aigw\ndb_password =\n", 0644, AIGW_OK, NULL},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char path[] = "/tmp/aigw-test-conf-XXXXXX", want[AIGW_ERRLEN];
+		char err[AIGW_ERRLEN] = "";
+		struct aigw_conf c;
+
+		write_mode(path, cases[i].text, cases[i].mode);
+		conf_defaults(&c);
+		CHECK_INT(conf_load(&c, path, err), cases[i].want);
+		if (cases[i].secret) {
+			snprintf(want, sizeof want,
+			         "%s holds %s but its mode %04o lets others read or change it: "
+			         "chmod 0640 %s (group read is fine)",
+			         path, cases[i].secret, (unsigned)cases[i].mode, path);
+			CHECK_STR(err, want);
+			CHECK(strstr(err, "pw") == NULL && strstr(err, "sk-or") == NULL);
+		}
+		conf_free(&c);
+		unlink(path);
+	}
+}
+
 static void path_order_explicit_env_default(void)
 {
 	unsetenv("AIGW_CONFIG");
@@ -250,10 +386,13 @@ int main(void)
 	RUN(defaults_match_header);
 	RUN(every_key_parses);
 	RUN(comments_blank_lines_and_spacing);
+	RUN(inline_comments_cut);
+	RUN(upstream_url_parsed_and_normalised);
 	RUN(zeroed_struct_gets_defaults);
 	RUN(bad_files_name_file_and_line);
 	RUN(secret_values_never_in_messages);
 	RUN(load_reads_file_and_reports_missing);
+	RUN(secrets_refused_in_readable_file);
 	RUN(path_order_explicit_env_default);
 	CHECK_DONE();
 }
