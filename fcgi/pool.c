@@ -27,7 +27,8 @@
 #include "server.h"
 
 /* A stopping worker drains for conf drain_timeout_s, then cuts what still
- * runs and gives it 10 s (server.h); past that and this margin, SIGKILL. */
+ * runs and waits server_stop_grace_ms (server.h); past that and this
+ * margin, SIGKILL. */
 #define KILL_MARGIN_MS 15000
 /* A worker dying sooner than this after its start is restarted after a pause,
  * so a crash at startup does not become a fork loop. */
@@ -54,7 +55,7 @@ static long long now_ms(void)
 
 static long long kill_after_ms(const struct aigw_conf *conf)
 {
-	return (long long)conf->drain_timeout_s * 1000 + KILL_MARGIN_MS;
+	return (long long)conf->drain_timeout_s * 1000 + server_stop_grace_ms(conf) + KILL_MARGIN_MS;
 }
 
 /* HOST:PORT when the text after the last ':' is a port and the host part

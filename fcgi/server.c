@@ -41,7 +41,9 @@
 #include "upstream.h"
 
 /* After the drain (conf drain_timeout_s) cut the requests still running,
- * they get this long to answer their error and journal their rows. */
+ * they get at least this long to answer their error and journal their rows;
+ * a request not streaming yet gets until its upstream timeouts (its answer is
+ * awaited for its row: server_stop_grace_ms). */
 #define CUT_GRACE_MS 10000
 /* Usage rows not yet in the database get this long at the end; what is
  * left stays in the journal for the next process. */
@@ -379,6 +381,15 @@ static void *spawner_main(void *arg)
 	return NULL;
 }
 
+long long server_stop_grace_ms(const struct aigw_conf *conf)
+{
+	long long upstream = conf->upstream_first_byte_timeout_ms > conf->upstream_idle_timeout_ms
+	                             ? conf->upstream_first_byte_timeout_ms
+	                             : conf->upstream_idle_timeout_ms;
+
+	return upstream + CUT_GRACE_MS;
+}
+
 static int count_busy(struct worker *w)
 {
 	int n = 0;
@@ -399,7 +410,7 @@ static int count_busy(struct worker *w)
 static void stop_threads(struct worker *w, const pthread_t *spawner)
 {
 	long long cut_at = clock_us() + (long long)w->o->conf->drain_timeout_s * 1000000LL;
-	long long deadline = cut_at + CUT_GRACE_MS * 1000LL;
+	long long deadline = cut_at + server_stop_grace_ms(w->o->conf) * 1000LL;
 	bool cut = false;
 
 	atomic_store(&w->stopping, true);
@@ -431,8 +442,8 @@ static void stop_threads(struct worker *w, const pthread_t *spawner)
 		}
 		if (clock_us() > deadline) {
 			/* Their rows, if any, are in the journal for the next process. */
-			log_warn("%d requests still running %d s after they were cut; exiting anyway",
-			         count_busy(w), CUT_GRACE_MS / 1000);
+			log_warn("%d requests still running %lld s after they were cut; exiting anyway",
+			         count_busy(w), server_stop_grace_ms(w->o->conf) / 1000);
 			_exit(0);
 		}
 		usleep(50 * 1000);

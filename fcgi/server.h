@@ -28,11 +28,17 @@ void server_signals_install(void);
 
 /* Runs the worker until SIGTERM, SIGINT or SIGUSR1 (libfcgi's "finish and
  * exit" signal): then stops accepting and lets in-flight requests run for
- * conf drain_timeout_s; those still running then are cut (each ends its
- * answer with an error and records its row) and get 10 s more, after which
- * the process exits anyway (_exit(0): rows not yet in the database are in
- * its journal). Returns 0, or 1 if no request thread could run. SIGHUP is
- * the pool master's (a reload); a worker ignores it. */
+ * conf drain_timeout_s. Then the requests still running are cut: a stream
+ * ends with an error event, a request not streaming is answered 503 at once
+ * while its upstream call goes on (the upstream bills it in full: its answer
+ * gives the row). After server_stop_grace_ms more the process exits anyway
+ * (_exit(0): rows not yet in the database are in its journal). Returns 0,
+ * or 1 if no request thread could run. SIGHUP is the pool master's (a
+ * reload); a worker ignores it. */
 int server_run_worker(const struct server_opts *o);
+
+/* How long a stopping worker waits after cutting (the upstream's longest
+ * timeout, plus 10 s). */
+long long server_stop_grace_ms(const struct aigw_conf *conf);
 
 #endif

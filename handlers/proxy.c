@@ -549,8 +549,19 @@ static int watch_tick(void *arg, long long idle_ms)
 	struct watched_call *w = arg;
 
 	if (services_cutting(w->svc)) {
-		w->p->cut = true;
-		return 1;
+		if (w->p->rec.streamed) {
+			/* a stream: cut now; it ends with an error event */
+			w->p->cut = true;
+			return 1;
+		}
+		if (!w->p->cut) {
+			/* Nothing sent yet. The upstream bills a request it is working
+			 * on in full whatever we do, so its answer is still awaited,
+			 * for the row; the client gets its 503 now. */
+			w->p->cut = true;
+			proxy_answer_cut(w->p->resp);
+			response_end(w->p->resp);
+		}
 	}
 	return w->cb->on_tick ? w->cb->on_tick(w->arg, idle_ms) : 0;
 }
@@ -601,6 +612,7 @@ void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *res
 	p.rec.key_id = req->key_id;
 	p.rec.endpoint = ep->name;
 	p.journal = ctx->svc ? ctx->svc->journal : NULL;
+	p.resp = resp;
 
 	if (!parse_body(req, resp, &body) || !ep->check(state, body, resp) ||
 	    !begin(ctx, req, resp, body, &p) || !admit(ctx, req, resp, &p) ||
@@ -615,6 +627,8 @@ void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *res
 		goto out;
 	}
 	ep->exchange(state, ctx, &p, &rq, resp);
+	if (p.cut && !p.rec.streamed)
+		p.rec.status = 503; /* what the client got, whatever came later */
 	if (!p.rec.status)
 		p.rec.status = resp->status ? resp->status : 499;
 	if (needs_lookup(&p)) {

@@ -69,7 +69,10 @@ struct proxy {
 	struct limits_ticket ticket;          /* the app's place in flight (host_limits.h) */
 	struct usage_journal *journal;        /* the process's, or NULL (tools, tests) */
 	struct journal_ticket jt;             /* this request's records in it */
-	bool cut; /* endpoints read: the worker's drain ended and cut the call */
+	struct response *resp; /* the request's answer (borrowed) */
+	bool cut; /* endpoints read: the worker's drain ended; a stream was cut, a
+	             request not streaming was answered 503 (its upstream call
+	             goes on, for the row of what the upstream bills) */
 
 	/* The usage row, filled as the request goes. Endpoints may read its
 	 * app_id and is_byok (the app's own key is used). */

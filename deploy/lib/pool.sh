@@ -97,12 +97,12 @@ pool_socket_access() {
 
 pool_stop() {
 	# The master stops its workers on SIGTERM; each lets its requests run for
-	# drain_timeout_s, then cuts them (an error event, their rows) within
-	# 10 s more.
+	# drain_timeout_s, then cuts them (an error event or a 503, their rows),
+	# waiting at most the upstream's timeouts (120 s by default) more.
 	local drain
 	drain=$(conf_value drain_timeout_s 600)
 	[[ "$drain" =~ ^[0-9]+$ ]] || drain=600
-	stop_pid "$POOL_PIDFILE" "$POOL_MATCH" "the aigw pool" $((drain + 30))
+	stop_pid "$POOL_PIDFILE" "$POOL_MATCH" "the aigw pool" $((drain + 180))
 	rm -f "$POOL_FP"
 }
 
