@@ -14,7 +14,8 @@ MIGRATIONS = \
 	sql/009_usage_monthly.sql \
 	sql/010_models_list_meta.sql \
 	sql/011_app_changes.sql \
-	sql/012_request_limits.sql
+	sql/012_request_limits.sql \
+	sql/013_reservation_held.sql
 
 EXTRA_DIST += $(MIGRATIONS) sql/embed.sh
 nodist_libaigw_db_a_SOURCES = sql/migrations_embedded.c
