@@ -26,16 +26,13 @@
 #include "stmt.h"
 #include "tx.h"
 
-/* The app's plan, billing anchor and the database clock, in one read. The
- * locking variant holds the apps row shared until the end of the
- * transaction, so a plan change (which locks it exclusively) cannot slip
- * between finding the period and reserving in it. */
-#define SQL_APP_PLAN_TEXT                                                                          \
-	"SELECT a.plan_id, a.billing_anchor, p.period, CAST(p.credits_usd AS CHAR), "              \
-	"p.overage_allowed, UTC_TIMESTAMP(6) "                                                     \
-	"FROM apps AS a JOIN plans AS p ON p.id = a.plan_id WHERE a.id = ?"
-static const char SQL_APP_PLAN[] = SQL_APP_PLAN_TEXT;
-static const char SQL_APP_PLAN_SHARE[] = SQL_APP_PLAN_TEXT " LOCK IN SHARE MODE";
+/* The app's plan, billing anchor and the database clock, in one read. A
+ * plan change that slips in after it closes the period found: the
+ * reservation's UPDATE then matches nothing and the next period is found. */
+static const char SQL_APP_PLAN[] =
+        "SELECT a.plan_id, a.billing_anchor, p.period, CAST(p.credits_usd AS CHAR), "
+        "p.overage_allowed, UTC_TIMESTAMP(6) "
+        "FROM apps AS a JOIN plans AS p ON p.id = a.plan_id WHERE a.id = ?";
 
 static const char SQL_LIFETIME_FIND[] =
         "SELECT id FROM billing_periods WHERE app_id = ? AND plan_id = ? AND "
@@ -56,10 +53,7 @@ static const char SQL_PERIOD_MAKE[] =
 	"overage_allowed, CAST(used_usd AS CHAR), CAST(reserved_usd AS CHAR) "                     \
 	"FROM billing_periods "
 static const char SQL_PERIOD_BY_START[] = SQL_PERIOD_COLS "WHERE app_id = ? AND period_start = ?";
-static const char SQL_PERIOD_BY_START_LOCK[] =
-        SQL_PERIOD_COLS "WHERE app_id = ? AND period_start = ? FOR UPDATE";
 static const char SQL_PERIOD_BY_ID[] = SQL_PERIOD_COLS "WHERE id = ?";
-static const char SQL_PERIOD_BY_ID_LOCK[] = SQL_PERIOD_COLS "WHERE id = ? FOR UPDATE";
 static const char SQL_PERIOD_LOCK[] = "SELECT id FROM billing_periods WHERE id = ? FOR UPDATE";
 
 /* Expired reservations of a period, removed; RETURNING gives exactly the
@@ -104,7 +98,8 @@ static const char SQL_RES_HOLD[] =
 static const char SQL_RES_BY_REQUEST[] =
         "SELECT id, period_id, held FROM credit_reservations WHERE request_id = ?";
 static const char SQL_RES_HELD[] = "SELECT held FROM credit_reservations WHERE id = ?";
-static const char SQL_RES_DROP_UNHELD[] = "DELETE FROM credit_reservations WHERE id = ? AND held = 0";
+static const char SQL_RES_DROP_UNHELD[] =
+        "DELETE FROM credit_reservations WHERE id = ? AND held = 0";
 
 /* Money text of the database (NULL: unlimited where allowed) to units. */
 static aigw_rc money_col(const char *text, bool is_null, const char *what, int64_t *out, char *err)
@@ -169,14 +164,13 @@ struct app_plan {
 	char now[DB_TIME_LEN];
 };
 
-static aigw_rc app_plan_read(struct db *db, const char *app_id, bool lock, struct app_plan *ap,
-                             char *err)
+static aigw_rc app_plan_read(struct db *db, const char *app_id, struct app_plan *ap, char *err)
 {
 	struct q q;
 	aigw_rc rc;
 
 	memset(ap, 0, sizeof *ap);
-	q_init(&q, db, lock ? SQL_APP_PLAN_SHARE : SQL_APP_PLAN);
+	q_init(&q, db, SQL_APP_PLAN);
 	q_in_str(&q, app_id);
 	q_out_str(&q, ap->plan, sizeof ap->plan, NULL);
 	q_out_time(&q, ap->anchor, NULL);
@@ -208,15 +202,12 @@ static aigw_rc now_pick(const char *override, struct app_plan *ap, char *err)
 /* The app's lifetime period of its plan, if it ever had one: reopened when
  * a plan change had closed it (the app came back to the plan). */
 static aigw_rc lifetime_find(struct db *db, const char *app_id, const struct app_plan *ap,
-                             bool lock, struct billing_period *out, char *err)
+                             struct billing_period *out, char *err)
 {
 	long long id = 0;
 	struct q q;
 	aigw_rc rc;
 
-	/* A plain read even when locking: a locking read of a missing row
-	 * would hold a gap lock that makes concurrent first inserts deadlock.
-	 * The row is then locked by id. */
 	q_init(&q, db, SQL_LIFETIME_FIND);
 	q_in_str(&q, app_id);
 	q_in_str(&q, ap->plan);
@@ -225,8 +216,7 @@ static aigw_rc lifetime_find(struct db *db, const char *app_id, const struct app
 	q_end(&q);
 	if (rc != AIGW_OK)
 		return rc;
-	rc = period_read(db, lock ? SQL_PERIOD_BY_ID_LOCK : SQL_PERIOD_BY_ID, id, NULL, NULL, out,
-	                 err);
+	rc = period_read(db, SQL_PERIOD_BY_ID, id, NULL, NULL, out, err);
 	if (rc != AIGW_OK || !out->period_end[0])
 		return rc;
 	q_init(&q, db, SQL_PERIOD_REOPEN);
@@ -238,10 +228,9 @@ static aigw_rc lifetime_find(struct db *db, const char *app_id, const struct app
 	return rc;
 }
 
-/* Finds or makes the app's period containing now. lock: inside the
- * caller's transaction, the apps row is held shared and the period row
- * exclusively until its end. *now_out gets the now used. */
-static aigw_rc period_find(struct db *db, const char *app_id, const char *now_override, bool lock,
+/* Finds or makes the app's period containing now, with plain reads (no
+ * lock). *now_out gets the now used. */
+static aigw_rc period_find(struct db *db, const char *app_id, const char *now_override,
                            struct billing_period *out, char now_out[DB_TIME_LEN], char *err)
 {
 	char start[UTC_TIME_LEN], end[UTC_TIME_LEN];
@@ -251,7 +240,7 @@ static aigw_rc period_find(struct db *db, const char *app_id, const char *now_ov
 	aigw_rc rc;
 
 	memset(out, 0, sizeof *out);
-	rc = app_plan_read(db, app_id, lock, &ap, err);
+	rc = app_plan_read(db, app_id, &ap, err);
 	if (rc == AIGW_OK)
 		rc = now_pick(now_override, &ap, err);
 	if (rc != AIGW_OK)
@@ -262,7 +251,7 @@ static aigw_rc period_find(struct db *db, const char *app_id, const char *now_ov
 		                 ap.kind);
 
 	if (kind == PERIOD_LIFETIME) {
-		rc = lifetime_find(db, app_id, &ap, lock, out, err);
+		rc = lifetime_find(db, app_id, &ap, out, err);
 		if (rc != AIGW_ENOTFOUND)
 			return rc;
 		snprintf(start, sizeof start, "%s", ap.anchor);
@@ -272,14 +261,10 @@ static aigw_rc period_find(struct db *db, const char *app_id, const char *now_ov
 		                 ap.now);
 	}
 
-	/* The common case: the period exists. A plain read first, then the
-	 * row is locked by id: a locking read of a missing row would take a gap
-	 * lock, and two such gap locks make concurrent first inserts deadlock.
-	 * (Nor is the insert tried every time: each try of INSERT ... ON
-	 * DUPLICATE KEY UPDATE uses up an auto-increment id.) */
+	/* The common case: the period exists. (The insert is not tried every
+	 * time: each try of INSERT ... ON DUPLICATE KEY UPDATE uses up an
+	 * auto-increment id.) */
 	rc = period_read(db, SQL_PERIOD_BY_START, 0, app_id, start, out, err);
-	if (rc == AIGW_OK && lock)
-		rc = period_read(db, SQL_PERIOD_BY_ID_LOCK, out->id, NULL, NULL, out, err);
 	if (rc != AIGW_ENOTFOUND)
 		return rc;
 
@@ -295,8 +280,7 @@ static aigw_rc period_find(struct db *db, const char *app_id, const char *now_ov
 	q_end(&q);
 	if (rc != AIGW_OK)
 		return rc;
-	rc = period_read(db, lock ? SQL_PERIOD_BY_START_LOCK : SQL_PERIOD_BY_START, 0, app_id,
-	                 start, out, err);
+	rc = period_read(db, SQL_PERIOD_BY_START, 0, app_id, start, out, err);
 	if (rc == AIGW_ENOTFOUND)
 		rc = aigw_fail(err, AIGW_EDB, "billing period of %.64s at %s vanished", app_id,
 		               start);
@@ -314,7 +298,7 @@ static aigw_rc period_current_body(struct db *db, void *arg, char *err)
 	struct period_ask *a = arg;
 	char now[DB_TIME_LEN];
 
-	return period_find(db, a->app_id, a->now_override, false, a->out, now, err);
+	return period_find(db, a->app_id, a->now_override, a->out, now, err);
 }
 
 aigw_rc db_period_current(struct db *db, const char *app_id, const char *now_override,
@@ -572,8 +556,7 @@ static void hold_drop(struct db *db, struct reserve_ask *a)
 aigw_rc db_credits_reserve_in(struct db *db, long long period_id, const char *app_id,
                               const char *request_id, int64_t amount, int ttl_s,
                               const char *now_override, struct reservation *out,
-                              struct billing_period *period, enum reserve_result *result,
-                              char *err)
+                              struct billing_period *period, enum reserve_result *result, char *err)
 {
 	struct reserve_ask a = {0};
 	char now[DB_TIME_LEN];

@@ -60,9 +60,9 @@ struct db_conn {
 
 struct db_pool {
 	const struct aigw_conf *conf;
-	bool multi_statements; /* CLIENT_MULTI_STATEMENTS (migrations only) */
+	bool multi_statements;     /* CLIENT_MULTI_STATEMENTS (migrations only) */
 	unsigned int rw_timeout_s; /* read and write timeout of each connection */
-	int wait_ms;           /* how long a borrower waits for a free connection */
+	int wait_ms;               /* how long a borrower waits for a free connection */
 	pthread_mutex_t mu;
 	pthread_cond_t freed;
 	struct db_conn *conns;

@@ -51,8 +51,10 @@ static const char SQL_HAS_LOCK_TABLE[] =
 static const char SQL_LOCK_TABLE[] =
         "CREATE TABLE IF NOT EXISTS schema_migrate_lock ("
         " id TINYINT UNSIGNED NOT NULL COMMENT 'Always 1: the one lock',"
-        " holder VARCHAR(96) NULL COMMENT 'The aigw-admin migrate run holding it (host, pid, time); NULL: free',"
-        " expires_at DATETIME(6) NULL COMMENT 'UTC end of the lease: after it another run may take the lock',"
+        " holder VARCHAR(96) NULL COMMENT 'The aigw-admin migrate run holding it (host, pid, "
+        "time); NULL: free',"
+        " expires_at DATETIME(6) NULL COMMENT 'UTC end of the lease: after it another run may take "
+        "the lock',"
         " PRIMARY KEY (id)"
         ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
         " COMMENT='Serializes aigw-admin migrate runs across every server of a cluster'";
@@ -61,8 +63,8 @@ static const char SQL_LOCK_ROW[] =
 static const char SQL_LOCK[] =
         "UPDATE schema_migrate_lock SET holder = ?, expires_at = UTC_TIMESTAMP(6) + INTERVAL ? "
         "SECOND WHERE id = 1 AND (holder IS NULL OR holder = ? OR expires_at < UTC_TIMESTAMP(6))";
-static const char SQL_UNLOCK[] =
-        "UPDATE schema_migrate_lock SET holder = NULL, expires_at = NULL WHERE id = 1 AND holder = ?";
+static const char SQL_UNLOCK[] = "UPDATE schema_migrate_lock SET holder = NULL, expires_at = NULL "
+                                 "WHERE id = 1 AND holder = ?";
 static const char SQL_APPLIED[] = "SELECT version FROM schema_migrations ORDER BY version";
 static const char SQL_RECORD[] = "INSERT INTO schema_migrations (version, name, applied_at) "
                                  "VALUES (?, ?, UTC_TIMESTAMP(6))";
@@ -192,8 +194,7 @@ static void warn_unknown(const long long *vs, size_t n, const struct migration *
 }
 
 /* Runs sql with the holder's name (and the lease) bound; *taken: a row matched. */
-static aigw_rc lock_stmt(struct db *db, const char *sql, const char *holder, bool *taken,
-                         char *err)
+static aigw_rc lock_stmt(struct db *db, const char *sql, const char *holder, bool *taken, char *err)
 {
 	struct q q;
 	aigw_rc rc;

@@ -130,7 +130,7 @@ static const char SQL_PERIODS_LOCK[] =
  * (sql/013_reservation_held.sql) counts nothing in reserved_usd. */
 static const char SQL_RES_LOCK[] =
         "SELECT c.id, c.period_id, CAST(IF(c.held, c.amount_usd, 0) AS CHAR) " SQL_IDS(
-        "credit_reservations AS c") "ON c.id = j.id FOR UPDATE";
+                "credit_reservations AS c") "ON c.id = j.id FOR UPDATE";
 static const char SQL_RES_DELETE[] =
         "DELETE c " SQL_IDS("credit_reservations AS c") "ON c.id = j.id";
 static const char SQL_PERIODS_SETTLE[] =

@@ -65,7 +65,8 @@ static const char SQL_TODAY[] = "SELECT CAST(UTC_DATE() AS CHAR)";
  * to them: the ledger must balance exactly. */
 static const char SQL_UNBALANCED[] =
         "SELECT COUNT(*) FROM billing_periods AS b WHERE b.app_id = ? AND ("
-        "b.reserved_usd <> (SELECT COALESCE(SUM(IF(r.held, r.amount_usd, 0)), 0) FROM credit_reservations "
+        "b.reserved_usd <> (SELECT COALESCE(SUM(IF(r.held, r.amount_usd, 0)), 0) FROM "
+        "credit_reservations "
         "AS r WHERE r.period_id = b.id) OR "
         "b.used_usd <> (SELECT COALESCE(SUM(u.cost), 0) FROM usage_requests AS u "
         "WHERE u.period_id = b.id))";
