@@ -7,10 +7,13 @@
  * its worst-case cost with one conditional UPDATE on the period row
  * (used + reserved + amount <= allowance, unless the plan allows overage or
  * is unlimited), so concurrent requests can never together pass a free
- * app's allowance. The reservation is a row with an expiry; settlement (in
- * the usage transaction, see usage.h) removes it and moves the real cost into
- * `used`. Expired reservations (a worker died holding one) are released by
- * the next reservation of the same period. Money is in 1e-10 USD units. */
+ * app's allowance. The reservation is a row with an expiry, written first
+ * not held, then held by that UPDATE (sql/013_reservation_held.sql);
+ * settlement (in the usage transaction, see usage.h) removes it and moves
+ * the real cost into `used`. Expired reservations (a worker died holding
+ * one) are released by db_credits_release_expired, which each process runs
+ * about once a minute, and by a reservation refused for lack of credit.
+ * Money is in 1e-10 USD units. */
 #ifndef AIGW_DB_CREDITS_H
 #define AIGW_DB_CREDITS_H
 
@@ -40,12 +43,31 @@ enum reserve_result {
 };
 
 /* Reserves amount against the app's current period for request_id, valid for
- * ttl_s seconds. Releases the period's expired reservations first. On
- * RESERVE_EXHAUSTED, *period tells what was exhausted. */
+ * ttl_s seconds: the reservation row, then one conditional UPDATE of the
+ * period row, each autocommitted and retried after a conflict (db_retry_run).
+ * Refused, it releases the period's expired reservations and tries once
+ * more. On RESERVE_EXHAUSTED, *period tells what was exhausted (fresh
+ * figures); on RESERVE_OK it is the period as read before, plus amount. */
 aigw_rc db_credits_reserve(struct db *db, const char *app_id, const char *request_id,
                            int64_t amount, int ttl_s, const char *now_override,
                            struct reservation *out, struct billing_period *period,
                            enum reserve_result *result, char *err);
+/* The same in a period the caller knows already (period_id > 0, e.g. from a
+ * cache): no read before the reservation. A period closed since (a plan
+ * change) refuses it, and the current one is then found and tried. *period
+ * is written only when the reservation is refused or the period changed;
+ * the caller clears it first. period_id 0: as db_credits_reserve. */
+aigw_rc db_credits_reserve_in(struct db *db, long long period_id, const char *app_id,
+                              const char *request_id, int64_t amount, int ttl_s,
+                              const char *now_override, struct reservation *out,
+                              struct billing_period *period, enum reserve_result *result,
+                              char *err);
+
+/* Releases expired reservations (left by a worker that died while holding
+ * them) of up to max_periods periods, each period in a transaction of its
+ * own; *released (may be NULL) gets how many rows went. Off the request
+ * path: every process runs it about once a minute. */
+aigw_rc db_credits_release_expired(struct db *db, int max_periods, int *released, char *err);
 
 /* Releases a reservation without charging (the request never reached the
  * upstream). Settling a reservation happens in db_usage_record. */

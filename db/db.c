@@ -23,17 +23,27 @@
 #include "stmt.h"
 
 #define DB_CONNECT_TIMEOUT_S 3
+/* Tools (db_new) may run long statements: migrations, a models sync. */
 #define DB_RW_TIMEOUT_S 30
+/* The gateway's pooled connections run short statements only (the longest,
+ * a usage batch or a year's usage report, take milliseconds). A statement
+ * that gets no answer in this time is abandoned with its connection: a
+ * Galera node can leave a transaction it aborted for a conflict (brute-force
+ * abort) in state "Killed" without answering its client for as long as the
+ * client waits, which with 30 s held requests 30 s. Libmariadb's timeout
+ * counts per read; the statement then runs again on a new connection. */
+#define DB_POOL_RW_TIMEOUT_S 3
 #define DB_STMT_CACHE 64
 
 /* Run on every (re)connect. UTC so DATETIME values and UTC_TIMESTAMP() agree
  * whatever the server's zone; strict mode so an over-long value is an error,
- * never silently cut; a lock wait shorter than the read timeout so a blocked
- * FOR UPDATE reports a lock timeout instead of looking like a dead server. */
+ * never silently cut; a lock wait shorter than the pool's read timeout so a
+ * blocked FOR UPDATE reports a lock timeout (retried as a conflict) instead
+ * of looking like a dead server. */
 static const char SESSION_SQL[] = "SET time_zone = '+00:00', "
                                   "sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
                                   "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', "
-                                  "innodb_lock_wait_timeout = 10";
+                                  "innodb_lock_wait_timeout = 2";
 
 struct db_stmt_slot {
 	const char *sql; /* static string: the address is the key */
@@ -50,8 +60,9 @@ struct db_conn {
 
 struct db_pool {
 	const struct aigw_conf *conf;
-	bool multi_statements; /* CLIENT_MULTI_STATEMENTS (migrations only) */
-	int wait_ms;           /* how long a borrower waits for a free connection */
+	bool multi_statements;     /* CLIENT_MULTI_STATEMENTS (migrations only) */
+	unsigned int rw_timeout_s; /* read and write timeout of each connection */
+	int wait_ms;               /* how long a borrower waits for a free connection */
 	pthread_mutex_t mu;
 	pthread_cond_t freed;
 	struct db_conn *conns;
@@ -89,6 +100,7 @@ struct db_pool *db_pool_new(const struct aigw_conf *conf, size_t n, int wait_ms)
 	p = xcalloc(1, sizeof *p);
 	p->conf = conf;
 	p->wait_ms = wait_ms;
+	p->rw_timeout_s = DB_POOL_RW_TIMEOUT_S;
 	p->n = n > 0 ? n : 1;
 	p->conns = xcalloc(p->n, sizeof *p->conns);
 	for (size_t i = p->n; i-- > 0;) {
@@ -139,6 +151,7 @@ struct db *db_new(const struct aigw_conf *conf)
 	struct db *db = db_new_pooled(db_pool_new(conf, 1, 0));
 
 	db->own_pool = true;
+	db->pool->rw_timeout_s = DB_RW_TIMEOUT_S;
 	return db;
 }
 
@@ -251,6 +264,21 @@ bool db_errno_gone(unsigned e)
 	}
 }
 
+bool db_errno_conflict(unsigned e)
+{
+	switch (e) {
+	case ER_LOCK_DEADLOCK:     /* 1213: also Galera's failed certification, at
+	                            * COMMIT, or at the next command (even a prepare)
+	                            * of a transaction the node aborted meanwhile */
+	case ER_LOCK_WAIT_TIMEOUT: /* 1205 */
+	case ER_UNKNOWN_COM_ERROR: /* 1047: "WSREP has not yet prepared node for
+	                            * application use" (a node leaving or joining) */
+		return true;
+	default:
+		return false;
+	}
+}
+
 bool db_may_retry(const struct db *db)
 {
 	return !db->in_tx && !db->pinned;
@@ -265,7 +293,7 @@ void db_pin(struct db *db, bool pinned)
 static aigw_rc db_connect(struct db *db, char *err)
 {
 	const struct aigw_conf *c = db->pool->conf;
-	unsigned int connect_timeout = DB_CONNECT_TIMEOUT_S, rw_timeout = DB_RW_TIMEOUT_S;
+	unsigned int connect_timeout = DB_CONNECT_TIMEOUT_S, rw_timeout = db->pool->rw_timeout_s;
 	unsigned int no_infile = 0;
 	my_bool no_reconnect = 0;
 	unsigned int protocol;
@@ -362,8 +390,8 @@ aigw_rc db_stmt(struct db *db, const char *sql, MYSQL_STMT **out, bool *owned, u
 		return aigw_fail(err, AIGW_EDB, "database: cannot allocate a statement");
 	if (mysql_stmt_prepare(st, sql, strlen(sql)) != 0) {
 		*err_no = mysql_stmt_errno(st);
-		rc = aigw_fail(err, AIGW_EDB, "database: prepare failed (%u): %s", *err_no,
-		               mysql_stmt_error(st));
+		rc = aigw_fail(err, db_errno_conflict(*err_no) ? AIGW_ERETRY : AIGW_EDB,
+		               "database: prepare failed (%u): %s", *err_no, mysql_stmt_error(st));
 		mysql_stmt_close(st);
 		return rc;
 	}
@@ -394,8 +422,8 @@ static aigw_rc db_simple(struct db *db, const char *sql, char *err)
 		if (mysql_real_query(m, sql, strlen(sql)) == 0)
 			return AIGW_OK;
 		e = mysql_errno(m);
-		rc = aigw_fail(err, AIGW_EDB, "database: %s failed (%u): %s", sql, e,
-		               mysql_error(m));
+		rc = aigw_fail(err, db_errno_conflict(e) ? AIGW_ERETRY : AIGW_EDB,
+		               "database: %s failed (%u): %s", sql, e, mysql_error(m));
 		if (!db_errno_gone(e))
 			return rc;
 		db_drop(db);
@@ -461,7 +489,7 @@ aigw_rc db_commit(struct db *db, char *err)
 		goto out;
 	}
 	e = mysql_errno(m);
-	if (e == ER_LOCK_DEADLOCK || e == ER_LOCK_WAIT_TIMEOUT)
+	if (db_errno_conflict(e))
 		rc = aigw_fail(err, AIGW_ERETRY, "database: transient conflict at commit (%u): %s",
 		               e, mysql_error(m));
 	else

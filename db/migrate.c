@@ -11,15 +11,19 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <mysqld_error.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 #include "stmt.h"
 
 #define MIGRATE_LOCK_TIMEOUT_S 30
+#define MIGRATE_LEASE_S 600
 #define APPLIED_MAX 100000
 
 static const char SQL_SCHEMA_MIGRATIONS[] =
@@ -35,8 +39,32 @@ static const char SQL_SCHEMA_MIGRATIONS[] =
 static const char SQL_HAS_SCHEMA_MIGRATIONS[] =
         "SELECT COUNT(*) FROM information_schema.TABLES "
         "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'schema_migrations'";
-static const char SQL_LOCK[] = "SELECT GET_LOCK('aigw_migrate', 30)";
-static const char SQL_UNLOCK[] = "SELECT RELEASE_LOCK('aigw_migrate')";
+/* The lock that serializes migrate runs: a row, not GET_LOCK, whose lock
+ * lives on one server only (on a Galera cluster two runs on two nodes would
+ * both get it). Taking it is one autocommitted UPDATE, which a cluster
+ * certifies like any write: of two runs racing for it one wins, the other
+ * matches nothing (or gets a conflict) and waits. It is a lease, so a run
+ * that died holding it blocks the next ones for MIGRATE_LEASE_S at most. */
+static const char SQL_HAS_LOCK_TABLE[] =
+        "SELECT COUNT(*) FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'schema_migrate_lock'";
+static const char SQL_LOCK_TABLE[] =
+        "CREATE TABLE IF NOT EXISTS schema_migrate_lock ("
+        " id TINYINT UNSIGNED NOT NULL COMMENT 'Always 1: the one lock',"
+        " holder VARCHAR(96) NULL COMMENT 'The aigw-admin migrate run holding it (host, pid, "
+        "time); NULL: free',"
+        " expires_at DATETIME(6) NULL COMMENT 'UTC end of the lease: after it another run may take "
+        "the lock',"
+        " PRIMARY KEY (id)"
+        ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci"
+        " COMMENT='Serializes aigw-admin migrate runs across every server of a cluster'";
+static const char SQL_LOCK_ROW[] =
+        "INSERT IGNORE INTO schema_migrate_lock (id, holder, expires_at) VALUES (1, NULL, NULL)";
+static const char SQL_LOCK[] =
+        "UPDATE schema_migrate_lock SET holder = ?, expires_at = UTC_TIMESTAMP(6) + INTERVAL ? "
+        "SECOND WHERE id = 1 AND (holder IS NULL OR holder = ? OR expires_at < UTC_TIMESTAMP(6))";
+static const char SQL_UNLOCK[] = "UPDATE schema_migrate_lock SET holder = NULL, expires_at = NULL "
+                                 "WHERE id = 1 AND holder = ?";
 static const char SQL_APPLIED[] = "SELECT version FROM schema_migrations ORDER BY version";
 static const char SQL_RECORD[] = "INSERT INTO schema_migrations (version, name, applied_at) "
                                  "VALUES (?, ?, UTC_TIMESTAMP(6))";
@@ -165,11 +193,65 @@ static void warn_unknown(const long long *vs, size_t n, const struct migration *
 	}
 }
 
+/* Runs sql with the holder's name (and the lease) bound; *taken: a row matched. */
+static aigw_rc lock_stmt(struct db *db, const char *sql, const char *holder, bool *taken, char *err)
+{
+	struct q q;
+	aigw_rc rc;
+
+	q_init(&q, db, sql);
+	q_in_str(&q, holder);
+	if (sql == SQL_LOCK) {
+		q_in_int(&q, MIGRATE_LEASE_S);
+		q_in_str(&q, holder);
+	}
+	rc = q_exec(&q, err);
+	*taken = rc == AIGW_OK && q_affected(&q) > 0;
+	q_end(&q);
+	return rc;
+}
+
+/* Takes the lock row (made first if missing, which needs DDL: a run with
+ * something to apply has it), waiting up to MIGRATE_LOCK_TIMEOUT_S. */
+static aigw_rc migrate_lock(struct db *db, MYSQL *m, const char *holder, char *err)
+{
+	long long has = 0, deadline = clock_us() + MIGRATE_LOCK_TIMEOUT_S * 1000000LL;
+	struct timespec pause = {0, 200 * 1000000L};
+	bool taken = false;
+	aigw_rc rc;
+	struct q q;
+
+	rc = select_int(db, SQL_HAS_LOCK_TABLE, &has, err);
+	if (rc == AIGW_OK && has < 1)
+		rc = run_sql(m, "creating schema_migrate_lock", SQL_LOCK_TABLE, err);
+	if (rc != AIGW_OK)
+		return rc;
+	q_init(&q, db, SQL_LOCK_ROW);
+	rc = q_exec(&q, err);
+	q_end(&q);
+	for (;;) {
+		if (rc == AIGW_OK || rc == AIGW_ERETRY)
+			rc = lock_stmt(db, SQL_LOCK, holder, &taken, err);
+		if (rc == AIGW_OK && taken)
+			return AIGW_OK;
+		if ((rc != AIGW_OK && rc != AIGW_ERETRY) || clock_us() > deadline)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	if (rc == AIGW_OK || rc == AIGW_ERETRY)
+		rc = aigw_fail(err, AIGW_EDB,
+		               "another migrate held the lock (schema_migrate_lock) for %d s; try "
+		               "again later",
+		               MIGRATE_LOCK_TIMEOUT_S);
+	return rc;
+}
+
 aigw_rc db_migrate_list(const struct aigw_conf *conf, const struct migration *list, size_t n,
                         FILE *out, char *err)
 {
 	struct db *db = db_new_multi(conf);
-	long long *done = NULL, lock = 0, has_table = 0;
+	long long *done = NULL, has_table = 0;
+	char holder[96] = "", host[64] = "?";
 	size_t n_done = 0, i, n_applied = 0;
 	bool locked = false;
 	char what[160];
@@ -186,25 +268,37 @@ aigw_rc db_migrate_list(const struct aigw_conf *conf, const struct migration *li
 	rc = db_conn(db, &m, err);
 	if (rc != AIGW_OK)
 		goto out;
-	/* The lock belongs to this session: a silent reconnect would drop it. */
-	db_pin(db, true);
-	rc = select_int(db, SQL_LOCK, &lock, err);
-	if (rc == AIGW_OK && lock != 1)
-		rc = aigw_fail(err, AIGW_EDB,
-		               "another migrate held the lock for %d s; try again later",
-		               MIGRATE_LOCK_TIMEOUT_S);
-	if (rc != AIGW_OK)
-		goto out;
-	locked = true;
-
+	if (gethostname(host, sizeof host) != 0)
+		snprintf(host, sizeof host, "?");
+	host[sizeof host - 1] = '\0';
+	/* Without a lock first: an up-to-date database needs none (and no
+	 * DDL right, so the runtime account can run it). */
 	rc = select_int(db, SQL_HAS_SCHEMA_MIGRATIONS, &has_table, err);
-	if (rc == AIGW_OK && has_table < 1)
-		rc = run_sql(m, "creating schema_migrations", SQL_SCHEMA_MIGRATIONS, err);
+	if (rc == AIGW_OK && has_table > 0)
+		rc = applied_versions(db, &done, &n_done, err);
 	if (rc != AIGW_OK)
 		goto out;
-	rc = applied_versions(db, &done, &n_done, err);
-	if (rc != AIGW_OK)
-		goto out;
+	for (i = 0; i < n && applied(done, n_done, list[i].version); i++)
+		;
+	if (i < n) {
+		snprintf(holder, sizeof holder, "%.60s pid %ld at %lld", host, (long)getpid(),
+		         clock_us() / 1000000);
+		rc = migrate_lock(db, m, holder, err);
+		if (rc != AIGW_OK)
+			goto out;
+		locked = true;
+		/* Again under the lock: another run may have applied them. */
+		free(done);
+		done = NULL;
+		n_done = 0;
+		rc = select_int(db, SQL_HAS_SCHEMA_MIGRATIONS, &has_table, err);
+		if (rc == AIGW_OK && has_table < 1)
+			rc = run_sql(m, "creating schema_migrations", SQL_SCHEMA_MIGRATIONS, err);
+		if (rc == AIGW_OK)
+			rc = applied_versions(db, &done, &n_done, err);
+		if (rc != AIGW_OK)
+			goto out;
+	}
 	warn_unknown(done, n_done, list, n);
 
 	for (i = 0; i < n; i++) {
@@ -224,10 +318,14 @@ aigw_rc db_migrate_list(const struct aigw_conf *conf, const struct migration *li
 		fprintf(out, "up to date\n");
 out:
 	if (locked) {
-		char unlock_err[AIGW_ERRLEN];
+		char unlock_err[AIGW_ERRLEN] = "";
+		bool freed = false;
 
-		/* Best effort: closing the connection releases it anyway. */
-		select_int(db, SQL_UNLOCK, &lock, unlock_err);
+		/* Best effort: left held, the lease ends by itself. */
+		if (lock_stmt(db, SQL_UNLOCK, holder, &freed, unlock_err) != AIGW_OK || !freed)
+			log_warn("migrate: could not free schema_migrate_lock (its lease ends in "
+			         "%d s): %s",
+			         MIGRATE_LEASE_S, unlock_err[0] ? unlock_err : "not held any more");
 	}
 	free(done);
 	db_free(db);

@@ -22,8 +22,9 @@ extern const struct migration migrations[];
 extern const size_t migrations_count;
 
 /* Applies every migration of list not yet recorded in schema_migrations, on
- * a connection of its own (conf is borrowed), under the server lock
- * GET_LOCK('aigw_migrate', 30) so concurrent runs take turns. Writes one line
+ * a connection of its own (conf is borrowed), under the lock row of
+ * schema_migrate_lock (a lease, taken by an UPDATE, so runs on different
+ * nodes of a Galera cluster take turns too; waited for up to 30 s). Writes one line
  * per applied migration ("applied 001_plans") to out, or "up to date" when
  * there was nothing to do. Stops at the first failure (AIGW_EDB, err names
  * the migration); what was applied before it stays recorded. Applying needs

@@ -153,12 +153,11 @@ void q_out_time(struct q *q, char buf[DB_TIME_LEN], bool *is_null)
 static aigw_rc q_fail_errno(struct q *q, unsigned e, const char *msg, char *err)
 {
 	q->err_no = e;
+	if (db_errno_conflict(e))
+		return aigw_fail(err, AIGW_ERETRY, "database: transient conflict (%u): %s", e, msg);
 	switch (e) {
 	case ER_DUP_ENTRY:
 		return aigw_fail(err, AIGW_EEXIST, "database: already exists: %s", msg);
-	case ER_LOCK_DEADLOCK:
-	case ER_LOCK_WAIT_TIMEOUT:
-		return aigw_fail(err, AIGW_ERETRY, "database: transient conflict: %s", msg);
 	case ER_NO_REFERENCED_ROW_2:
 		return aigw_fail(err, AIGW_ENOTFOUND, "database: referenced row missing: %s", msg);
 	case ER_CONSTRAINT_FAILED:

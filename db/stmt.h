@@ -123,6 +123,10 @@ aigw_rc db_stmt(struct db *db, const char *sql, MYSQL_STMT **out, bool *owned, u
 void db_drop(struct db *db);
 /* True if err_no means the connection is dead (server restarted, killed...). */
 bool db_errno_gone(unsigned err_no);
+/* True for a server error that reports a lost conflict, worth running the
+ * statement or transaction again after a backoff (AIGW_ERETRY): deadlock,
+ * lock wait timeout, Galera's certification failure, a node not ready. */
+bool db_errno_conflict(unsigned err_no);
 /* May a failed statement reconnect and run again? Not inside a transaction
  * nor while session state (a GET_LOCK) is held. */
 bool db_may_retry(const struct db *db);

@@ -15,18 +15,25 @@
 /* Per-thread jitter state: rand() shares state across threads. */
 static __thread unsigned int jitter_seed;
 
-static void backoff(int attempt)
+/* The jittered wait before run attempt + 1, in microseconds. */
+static long backoff_us(int attempt)
 {
 	long base_ms = (long)DB_TX_BACKOFF_MS << (attempt - 1);
-	long wait_us;
-	struct timespec ts;
 
+	if (base_ms > DB_TX_BACKOFF_MAX_MS)
+		base_ms = DB_TX_BACKOFF_MAX_MS;
 	if (jitter_seed == 0)
 		jitter_seed = (unsigned int)clock_us() | 1u;
 	/* [base/2, 3 base/2) */
-	wait_us = base_ms * 500 + (long)(rand_r(&jitter_seed) % (unsigned int)(base_ms * 1000));
-	ts.tv_sec = wait_us / 1000000;
-	ts.tv_nsec = (wait_us % 1000000) * 1000;
+	return base_ms * 500 + (long)(rand_r(&jitter_seed) % (unsigned int)(base_ms * 1000));
+}
+
+static void sleep_us(long us)
+{
+	struct timespec ts;
+
+	ts.tv_sec = us / 1000000;
+	ts.tv_nsec = (us % 1000000) * 1000;
 	nanosleep(&ts, NULL);
 }
 
@@ -50,14 +57,20 @@ static aigw_rc run(struct db *db, bool in_tx, const char *what, const char *id, 
                    void *arg, char *err)
 {
 	bool reconnected = false, began = false;
+	long long start = clock_us();
+	long wait;
 	aigw_rc rc;
 
 	for (int attempt = 1;; attempt++) {
 		rc = in_tx ? run_once(db, body, arg, &began, err) : body(db, arg, err);
-		if (rc == AIGW_ERETRY && attempt < DB_TX_ATTEMPTS) {
-			log_warn("%s%s%s: %s; trying again", what, id ? " " : "", id ? id : "",
-			         err);
-			backoff(attempt);
+		wait = rc == AIGW_ERETRY ? backoff_us(attempt) : 0;
+		if (rc == AIGW_ERETRY && attempt < DB_TX_ATTEMPTS &&
+		    clock_us() - start + wait <= (long long)DB_TX_BUDGET_MS * 1000) {
+			/* Debug only: on a cluster of writers conflicts are routine;
+			 * the caller logs the one that outlasts the retries. */
+			log_debug("%s%s%s: %s; trying again", what, id ? " " : "", id ? id : "",
+			          err);
+			sleep_us(wait);
 			continue;
 		}
 		/* The connection died inside the transaction (not: the server

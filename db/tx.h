@@ -3,10 +3,14 @@
  * A transaction body runs between START TRANSACTION and COMMIT; it returns
  * AIGW_OK to commit, anything else to roll back. What is run again:
  * - a lost lock conflict (AIGW_ERETRY: deadlock 1213, lock wait timeout
- *   1205, also when the server reports them at COMMIT, as Galera does for a
- *   failed certification): rolled back and the whole body run again, up to
- *   DB_TX_ATTEMPTS runs in all, after a jittered backoff (DB_TX_BACKOFF_MS
- *   doubling, each wait drawn from [1/2, 3/2) of it) so racing peers part;
+ *   1205, also when the server reports them at COMMIT or at the next
+ *   statement's prepare, as Galera does for a failed certification or a
+ *   transaction it aborted for a replicated one; a Galera node not ready,
+ *   1047): rolled back and the whole body run again, up to DB_TX_ATTEMPTS
+ *   runs in all, after a jittered backoff (DB_TX_BACKOFF_MS doubling up to
+ *   DB_TX_BACKOFF_MAX_MS, each wait drawn from [1/2, 3/2) of it) so racing
+ *   peers part; no new run starts once DB_TX_BUDGET_MS have passed since
+ *   the first, so a request never waits on conflicts much longer than that;
  * - a connection lost inside the transaction (server restart, kill): the
  *   work died with the connection, so the body is run once more on a new
  *   one. Bodies must therefore be safe to run twice: every one in the store
@@ -23,8 +27,10 @@
 
 struct db;
 
-#define DB_TX_ATTEMPTS 4
-#define DB_TX_BACKOFF_MS 10
+#define DB_TX_ATTEMPTS 8
+#define DB_TX_BACKOFF_MS 5
+#define DB_TX_BACKOFF_MAX_MS 160
+#define DB_TX_BUDGET_MS 1500
 
 /* What a transaction does; arg is the caller's. err as everywhere. */
 typedef aigw_rc (*db_tx_body)(struct db *db, void *arg, char *err);

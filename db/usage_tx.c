@@ -126,9 +126,11 @@ static const char SQL_ROLLUP_MONTHLY[] =
 static const char SQL_PERIODS_LOCK[] =
         "SELECT b.id " SQL_IDS("billing_periods AS b") "ON b.id = j.id FOR UPDATE";
 /* A locking read: a plain one would answer from the snapshot the probe
- * opened, where a reservation released since may still be. */
-static const char SQL_RES_LOCK[] = "SELECT c.id, c.period_id, CAST(c.amount_usd AS CHAR) " SQL_IDS(
-        "credit_reservations AS c") "ON c.id = j.id FOR UPDATE";
+ * opened, where a reservation released since may still be. A row not held
+ * (sql/013_reservation_held.sql) counts nothing in reserved_usd. */
+static const char SQL_RES_LOCK[] =
+        "SELECT c.id, c.period_id, CAST(IF(c.held, c.amount_usd, 0) AS CHAR) " SQL_IDS(
+                "credit_reservations AS c") "ON c.id = j.id FOR UPDATE";
 static const char SQL_RES_DELETE[] =
         "DELETE c " SQL_IDS("credit_reservations AS c") "ON c.id = j.id";
 static const char SQL_PERIODS_SETTLE[] =

@@ -126,10 +126,12 @@ bool credits_reserve(struct thread_ctx *ctx, struct response *resp, const struct
 		                     ask->app_id, err, CREDITS_500);
 		return false;
 	}
-	/* (lock conflicts are retried inside) */
+	/* In the period of the app's snapshot: no read first. Conflicts are
+	 * retried inside; a period closed since (plan change) is replaced. */
 	memset(&period, 0, sizeof(period));
-	rc = db_credits_reserve(ctx->db, ask->app_id, ask->request_id, amount,
-	                        ttl > 0 ? ttl : TTL_FALLBACK_S, NULL, out, &period, &result, err);
+	rc = db_credits_reserve_in(ctx->db, ask->period->id, ask->app_id, ask->request_id, amount,
+	                           ttl > 0 ? ttl : TTL_FALLBACK_S, NULL, out, &period, &result,
+	                           err);
 	if (rc != AIGW_OK) {
 		answer_store_failure(resp, rc,
 		                     "credits: "

@@ -18,6 +18,7 @@
 #include "app_cache.h"
 #include "clock.h"
 #include "conffile.h"
+#include "credits.h"
 #include "db.h"
 #include "hash.h"
 #include "host_limits.h"
@@ -27,6 +28,11 @@
 #include "usage_writer.h"
 
 #define POLL_INTERVAL_MS 1000
+/* Expired credit reservations (a worker died holding them) are released
+ * this often by each process, off the request path; a period at most this
+ * many per run. */
+#define EXPIRE_INTERVAL_US (60 * 1000000LL)
+#define EXPIRE_MAX_PERIODS 100
 
 struct services_impl {
 	struct services pub; /* first: a struct services * is a struct services_impl * */
@@ -41,10 +47,29 @@ struct services_impl {
 	bool poll_failing;
 };
 
+/* Once a minute: the expired reservations of every period go. */
+static void release_expired(struct services_impl *s, long long *last_us)
+{
+	char err[AIGW_ERRLEN];
+	long long now = clock_us();
+	int released = 0;
+
+	if (now - *last_us < EXPIRE_INTERVAL_US)
+		return;
+	*last_us = now;
+	if (db_credits_release_expired(s->poll_db, EXPIRE_MAX_PERIODS, &released, err) != AIGW_OK)
+		log_warn("credits: releasing expired reservations failed (tried again in a "
+		         "minute): %s",
+		         err);
+	else if (released > 0)
+		log_info("credits: released %d expired reservation(s)", released);
+}
+
 static void *poller_main(void *arg)
 {
 	struct services_impl *s = arg;
 	char err[AIGW_ERRLEN];
+	long long expired_us = clock_us(); /* the first run a minute after start */
 
 	pthread_mutex_lock(&s->mu);
 	while (!s->stopping) {
@@ -62,6 +87,7 @@ static void *poller_main(void *arg)
 		else if (rc == AIGW_OK && s->poll_failing)
 			log_info("cache: the change feed answers again");
 		s->poll_failing = rc != AIGW_OK;
+		release_expired(s, &expired_us);
 		pthread_mutex_lock(&s->mu);
 		until = clock_deadline_us(POLL_INTERVAL_MS * 1000LL);
 		if (!s->stopping)

@@ -15,6 +15,7 @@ MIGRATIONS = \
 	sql/010_models_list_meta.sql \
 	sql/011_app_changes.sql \
 	sql/012_request_limits.sql \
+	sql/013_reservation_held.sql \
 	sql/014_apps_deleted.sql \
 	sql/015_dba_indexes.sql
 

@@ -32,7 +32,12 @@ conf_write() {
 		{
 			printf '# aigw.conf of the stack in %s, written by deploy/stack up.\n' "$DIR"
 			printf '# The keys below are rewritten by every \"deploy/stack up\"; lines you add are kept.\n'
-			printf 'db_socket = %s\n' "$DB_SOCK"
+			if [ -n "$DB_EXTERNAL" ]; then
+				printf 'db_host = %s\n' "$DB_HOST"
+				printf 'db_port = %s\n' "$DB_PORT"
+			else
+				printf 'db_socket = %s\n' "$DB_SOCK"
+			fi
 			printf 'db_name = %s\n' "$DB_NAME"
 			printf 'db_user = %s\n' "$DB_USER"
 			printf 'db_password = %s\n' "$DB_PASSWORD"
@@ -111,6 +116,7 @@ stackenv_write() {
 		printf 'AIGW_CONFIG=%q\n' "$CONF"
 		printf 'AIGW_DB_SOCKET=%q\n' "$DB_SOCK"
 		printf 'AIGW_DB_NAME=%q\n' "$DB_NAME"
+		printf 'AIGW_DB_EXTERNAL=%q\n' "$DB_EXTERNAL"
 		printf 'AIGW_SERVER=%q\n' "$SERVER"
 		printf 'AIGW_PORT=%q\n' "$PORT"
 		printf 'AIGW_DEMO_APP=%q\n' "$DEMO_APP"

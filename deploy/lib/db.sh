@@ -25,9 +25,52 @@ db_vars() {
 	# DIR/reader.cnf (a MariaDB client option file), root's.
 	DB_READER_USER=aigw_reader
 	READER_CNF=$DIR/reader.cnf
+	db_external_vars
 }
 
-db_pid() { pid_of "$DB_PIDFILE" "$DB_MATCH"; }
+# --db mysql://USER:PASS@HOST:PORT/NAME: an existing MariaDB server or Galera
+# node instead of the stack's own, so several stacks can share one database.
+# The stack then starts, stops and provisions no server: the account of the
+# URL must exist with ALL PRIVILEGES on NAME (it runs the migrations, and the
+# gateway uses it too), and there is no reader account. Remembered in
+# stack.env without the password, which the next up reads back from aigw.conf.
+DB_EXTERNAL=""
+db_external_vars() {
+	local url=${OPT_DB:-} rest auth hostport
+	if [ -z "$url" ]; then
+		url=$(stackenv_get AIGW_DB_EXTERNAL)
+		[ -n "$url" ] || return 0
+	fi
+	[[ "$url" =~ ^mysql://([^@/]+)@([^/]+)/([A-Za-z0-9_]+)$ ]] ||
+		die "--db must look like mysql://USER:PASS@HOST:PORT/NAME, not '${url%%@*}@...'"
+	auth=${BASH_REMATCH[1]} hostport=${BASH_REMATCH[2]} DB_NAME=${BASH_REMATCH[3]}
+	DB_USER=${auth%%:*}
+	if [ "$auth" != "$DB_USER" ]; then
+		DB_PASSWORD=${auth#*:}
+	else
+		DB_PASSWORD=$(conf_get "$CONF" db_password)
+	fi
+	DB_HOST=${hostport%%:*}
+	DB_PORT=3306
+	[ "$hostport" = "$DB_HOST" ] || DB_PORT=${hostport#*:}
+	[[ "$DB_PORT" =~ ^[0-9]+$ ]] || die "--db: bad port '$DB_PORT'"
+	DB_ADMIN_USER=$DB_USER
+	DB_ADMIN_PASSWORD=$DB_PASSWORD
+	DB_EXTERNAL="mysql://$DB_USER@$DB_HOST:$DB_PORT/$DB_NAME"
+	# Nothing of the stack's own server is used.
+	DB_SOCK="" DB_PIDFILE=$RUN/mariadb.pid.unused READER_CNF=""
+}
+
+db_pid() {
+	[ -z "$DB_EXTERNAL" ] || return 1
+	pid_of "$DB_PIDFILE" "$DB_MATCH"
+}
+
+# The external server (--db) answers with the URL's account.
+db_external_ping() {
+	MYSQL_PWD=$DB_PASSWORD mariadb-admin --no-defaults --protocol=tcp --host="$DB_HOST" \
+		--port="$DB_PORT" --user="$DB_USER" --connect-timeout=2 ping >/dev/null 2>&1
+}
 
 db_ping() {
 	mariadb-admin --no-defaults --protocol=socket --socket="$DB_SOCK" -uroot \
@@ -192,6 +235,7 @@ db_start() {
 }
 
 db_stop() {
+	[ -z "$DB_EXTERNAL" ] || return 0
 	# A clean InnoDB shutdown can take a while on a busy server.
 	stop_pid "$DB_PIDFILE" "$DB_MATCH" MariaDB 120
 	rm -f "$DB_SOCK.lock"
@@ -281,6 +325,7 @@ db_files_write() {
 			printf 'db_user = %s\n' "$DB_ADMIN_USER"
 			printf 'db_password = %s\n' "$DB_ADMIN_PASSWORD"
 		} >"$ADMIN_CONF.new"
+		[ -z "$DB_EXTERNAL" ] || exit 0
 		{
 			printf '# Read-only account for DBAs: mariadb --defaults-file=%s\n' "$READER_CNF"
 			printf '# Written by deploy/stack up.\n[client]\n'
@@ -291,8 +336,24 @@ db_files_write() {
 		} >"$READER_CNF.new"
 	)
 	install_if_changed "$ADMIN_CONF.new" "$ADMIN_CONF" 0600 || true
+	chown root:root "$ADMIN_CONF"
+	[ -z "$DB_EXTERNAL" ] || return 0
 	install_if_changed "$READER_CNF.new" "$READER_CNF" 0600 || true
-	chown root:root "$ADMIN_CONF" "$READER_CNF"
+	chown root:root "$READER_CNF"
+}
+
+# The stack's database: its own server (made, started, provisioned), or the
+# external one of --db (only checked to answer).
+db_up() {
+	if [ -n "$DB_EXTERNAL" ]; then
+		say "using the external database $DB_EXTERNAL"
+		wait_for 30 db_external_ping || die "the database of --db ($DB_HOST:$DB_PORT) does not answer to $DB_USER"
+		return 0
+	fi
+	db_init
+	db_cnf_write
+	db_start
+	db_provision
 }
 
 db_migrate() {

@@ -64,7 +64,7 @@ pool_start() {
 	[ ${#POOL_SOCK} -lt 108 ] || die "socket path too long for a unix socket (max 107): $POOL_SOCK; use a shorter --dir"
 	need_access "$POOL_USER" -r "$CONF" "aigw.conf"
 	need_access "$POOL_USER" -r "$KEYRING" "the keyring"
-	need_access "$POOL_USER" -w "$DB_SOCK" "the MariaDB socket"
+	[ -n "$DB_EXTERNAL" ] || need_access "$POOL_USER" -w "$DB_SOCK" "the MariaDB socket"
 	install -d -o "$POOL_USER" -g "$WEB_GROUP" -m 0750 "$POOL_RUN"
 	rm -f "$POOL_SOCK" "$RUN/aigw.sock"
 	nofile=$(limits_nofile)

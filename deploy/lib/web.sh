@@ -241,7 +241,7 @@ web_access_check() {
 		need_web_access -x "$FCGI" "aigw.fcgi"
 		need_web_access -r "$CONF" "aigw.conf"
 		need_web_access -r "$KEYRING" "the keyring"
-		need_web_access -w "$DB_SOCK" "the MariaDB socket"
+		[ -n "$DB_EXTERNAL" ] || need_web_access -w "$DB_SOCK" "the MariaDB socket"
 		;;
 	esac
 }

@@ -65,7 +65,8 @@ static const char SQL_TODAY[] = "SELECT CAST(UTC_DATE() AS CHAR)";
  * to them: the ledger must balance exactly. */
 static const char SQL_UNBALANCED[] =
         "SELECT COUNT(*) FROM billing_periods AS b WHERE b.app_id = ? AND ("
-        "b.reserved_usd <> (SELECT COALESCE(SUM(r.amount_usd), 0) FROM credit_reservations "
+        "b.reserved_usd <> (SELECT COALESCE(SUM(IF(r.held, r.amount_usd, 0)), 0) FROM "
+        "credit_reservations "
         "AS r WHERE r.period_id = b.id) OR "
         "b.used_usd <> (SELECT COALESCE(SUM(u.cost), 0) FROM usage_requests AS u "
         "WHERE u.period_id = b.id))";
@@ -494,16 +495,17 @@ static void test_release_of_expired_no_double_subtract(void)
 	new_app("free", app);
 	CHECK_INT(reserve_at(app, 5 * CENT, 1, "2030-01-01 00:00:00", &r1, &p), RESERVE_OK);
 	CHECK_INT(reserve_at(app, 3 * CENT, 1, "2030-01-01 00:00:00", &r3, &p), RESERVE_OK);
-	/* five seconds later: r1 and r3 expired, released by this one */
-	CHECK_INT(reserve_at(app, 2 * CENT, TTL, "2030-01-01 00:00:05", &r2, &p), RESERVE_OK);
-	CHECK_INT(p.reserved, 2 * CENT);
+	/* five seconds later: 0.03 does not fit beside them, so this one
+	 * releases r1 and r3 (expired) and then fits */
+	CHECK_INT(reserve_at(app, 3 * CENT, TTL, "2030-01-01 00:00:05", &r2, &p), RESERVE_OK);
+	CHECK_INT(p.reserved, 3 * CENT);
 	CHECK_INT(db_credits_release(db, &r1, err), AIGW_OK);
 	period_now(app, NULL, &p);
-	CHECK_INT(p.reserved, 2 * CENT);
+	CHECK_INT(p.reserved, 3 * CENT);
 	/* the request of r3 did run: its cost counts, its reservation is gone */
 	settle(app, &r3, r3.period_id, CENT, false, "m/late", NULL);
 	period_now(app, NULL, &p);
-	CHECK_INT(p.reserved, 2 * CENT);
+	CHECK_INT(p.reserved, 3 * CENT);
 	CHECK_INT(p.used, CENT);
 	CHECK_INT(db_credits_release(db, &r2, err), AIGW_OK);
 	period_now(app, NULL, &p);
@@ -511,6 +513,33 @@ static void test_release_of_expired_no_double_subtract(void)
 	CHECK_INT(db_credits_release(db, &r2, err), AIGW_OK);
 	period_now(app, NULL, &p);
 	CHECK_INT(p.reserved, 0);
+}
+
+/* A reservation that fits is one conditional update: expired ones stay
+ * until db_credits_release_expired (each process's poller) removes them. */
+static void test_expired_released_by_cleanup(void)
+{
+	char err[AIGW_ERRLEN];
+	struct billing_period p;
+	struct reservation r1, r2;
+	char app[APP_ID_MAX + 1];
+	int released = -1;
+
+	new_app("free", app);
+	/* expired long ago by the database clock */
+	CHECK_INT(reserve_at(app, 5 * CENT, 1, "2020-01-01 00:00:00", &r1, &p), RESERVE_OK);
+	CHECK_INT(reserve(app, 2 * CENT, &r2, &p), RESERVE_OK);
+	CHECK_INT(p.reserved, 7 * CENT);
+	CHECK_INT(int_of(db, SQL_RES_OF_PERIOD, p.id), 2);
+	CHECK_INT(db_credits_release_expired(db, 100000, &released, err), AIGW_OK);
+	CHECK(released >= 1);
+	period_now(app, NULL, &p);
+	CHECK_INT(p.reserved, 2 * CENT);
+	CHECK_INT(int_of(db, SQL_RES_OF_PERIOD, p.id), 1);
+	CHECK_INT(db_credits_release(db, &r2, err), AIGW_OK);
+	period_now(app, NULL, &p);
+	CHECK_INT(p.reserved, 0);
+	CHECK_INT(db_credits_release_expired(db, 0, &released, err), AIGW_EINVAL);
 }
 
 static void test_pro_overage(void)
@@ -879,6 +908,7 @@ int main(void)
 	RUN(test_settle_moves_cost);
 	RUN(test_expired_released_by_next_reserve);
 	RUN(test_release_of_expired_no_double_subtract);
+	RUN(test_expired_released_by_cleanup);
 	RUN(test_pro_overage);
 	RUN(test_enterprise_unlimited);
 	RUN(test_byok_leaves_used);
