@@ -29,7 +29,8 @@ static const char SQL_COUNTS[] =
         "(SELECT COUNT(*) FROM usage_daily WHERE (? IS NULL OR app_id = ?)), "
         "(SELECT COUNT(*) FROM usage_monthly WHERE (? IS NULL OR app_id = ?))";
 
-/* Periods whose reserved_usd is not the sum of their reservations (none: 0).
+/* Periods whose reserved_usd is not the sum of their held reservations
+ * (none: 0; a row not held yet, or refused, counts nothing: sql/013).
  * Parameters: app x2 (the reservations' periods), app x2, limit. */
 static const char SQL_RESERVED[] =
         "SELECT p.id, p.app_id, CAST(COALESCE(r.amount, 0) AS CHAR), "
@@ -37,7 +38,7 @@ static const char SQL_RESERVED[] =
         "FROM billing_periods p LEFT JOIN ("
         "SELECT c.period_id, SUM(c.amount_usd) AS amount, COUNT(*) AS n "
         "FROM credit_reservations c JOIN billing_periods q ON q.id = c.period_id "
-        "WHERE (? IS NULL OR q.app_id = ?) GROUP BY c.period_id"
+        "WHERE c.held AND (? IS NULL OR q.app_id = ?) GROUP BY c.period_id"
         ") r ON r.period_id = p.id "
         "WHERE (? IS NULL OR p.app_id = ?) AND p.reserved_usd <> COALESCE(r.amount, 0) "
         "ORDER BY p.id LIMIT ?";
