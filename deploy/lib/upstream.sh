@@ -43,11 +43,9 @@ upstream_resolve() {
 			UPSTREAM_KEY=$old_key
 		fi
 		if [ -z "$UPSTREAM_KEY" ]; then
-			if ! sim_available; then
-				die "OPENROUTER_API_KEY is not set and the OpenRouter simulator is not available in this checkout: export OPENROUTER_API_KEY, or pass --upstream URL [--upstream-key KEY]"
-			fi
-			say "OPENROUTER_API_KEY is not set: using the OpenRouter simulator instead (as with --upstream mock)"
-			USE_SIM=1
+			# Never a silent switch to the simulator: a production stack
+			# would answer with made-up text.
+			die "no upstream key: OPENROUTER_API_KEY is not set (sudo drops it: sudo -E, or --upstream-key KEY); for the offline OpenRouter simulator say --upstream mock"
 		fi
 		;;
 	http://* | https://*)
