@@ -16,6 +16,7 @@ libaigw_db_a_SOURCES = \
 	db/usage.c db/usage.h \
 	db/usage_tx.c db/usage_tx.h \
 	db/usage_report.c db/usage_report.h \
+	db/period_figures.c db/period_figures.h \
 	db/consistency.c db/consistency.h \
 	db/app_delete.c db/app_delete.h \
 	db/migrate_status.c db/migrate_status.h

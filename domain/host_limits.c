@@ -318,6 +318,56 @@ bool limits_app_usage(struct limits *l, const char *app_id, long long now_s,
 	return true;
 }
 
+/* One window's quota: what is left of max, and when the window empties. */
+static void ring_quota(struct lim_ring *ring, uint32_t s, unsigned max, unsigned *remaining,
+                       int *reset_s)
+{
+	uint32_t by_age[LIM_RING];
+	unsigned long long sum = ring_sum(ring, s, by_age);
+	int youngest = -1;
+
+	for (int d = 0; d < LIM_RING && youngest < 0; d++)
+		if (by_age[d])
+			youngest = d;
+	*remaining = sum >= max ? 0 : (unsigned)(max - sum);
+	/* a bucket aged d leaves the window in LIM_RING - d seconds */
+	*reset_s = youngest < 0 ? 0 : LIM_RING - youngest;
+}
+
+void limits_rpm_quota(struct limits *l, const struct limits_request *r, unsigned *limit,
+                      unsigned *remaining, int *reset_s)
+{
+	uint32_t s = (uint32_t)r->now_s;
+	unsigned rem;
+	int reset;
+
+	*limit = 0;
+	*remaining = 0;
+	*reset_s = 0;
+	if (!l)
+		return;
+	if (r->app_rpm) {
+		int32_t a = app_slot(l, r->app_id, false);
+		if (a >= 0) {
+			ring_quota(&lim_app_at(l, (uint32_t)a)->rpm, s, r->app_rpm, &rem, &reset);
+			*limit = r->app_rpm;
+			*remaining = rem;
+			*reset_s = reset;
+		}
+	}
+	if (r->key_rpm) {
+		int32_t k = find(l, key_hash(r->key_id), l->n_keys, false, key_tag);
+		if (k >= 0) {
+			ring_quota(&lim_key_at(l, (uint32_t)k)->rpm, s, r->key_rpm, &rem, &reset);
+			if (*limit == 0 || rem < *remaining) {
+				*limit = r->key_rpm;
+				*remaining = rem;
+				*reset_s = reset;
+			}
+		}
+	}
+}
+
 const char *limits_reason_name(enum limits_reason r)
 {
 	switch (r) {

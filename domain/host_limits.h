@@ -123,6 +123,13 @@ void limits_app_bump(struct limits *l, const char *app_id);
 bool limits_app_usage(struct limits *l, const char *app_id, long long now_s, unsigned *in_flight,
                       unsigned *last_minute);
 
+/* What the x-ratelimit-* headers tell about request r (after limits_enter):
+ * of its app's and its key's per-minute limits, the one with the least
+ * left: *limit (0 when neither applies), *remaining in the window now, and
+ * *reset_s, the seconds until the window holds nothing again (at most 61). */
+void limits_rpm_quota(struct limits *l, const struct limits_request *r, unsigned *limit,
+                      unsigned *remaining, int *reset_s);
+
 /* "in_flight", "app_rpm", "key_rpm" (or "admit"), for logs. */
 const char *limits_reason_name(enum limits_reason r);
 

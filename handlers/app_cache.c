@@ -22,6 +22,7 @@
 #include "hash.h"
 #include "host_limits.h"
 #include "log.h"
+#include "period_figures.h"
 
 #define APP_BUCKETS 1024
 #define KEY_BUCKETS 1024
@@ -200,6 +201,7 @@ static aigw_rc load(struct app_cache *c, struct db *db, const char *app_id,
 		return rc;
 	}
 	s->period_end_us = utc_us(s->period.period_end);
+	atomic_init(&s->used_now, s->period.used);
 	*out = s;
 	return AIGW_OK;
 }
@@ -347,6 +349,75 @@ aigw_rc app_cache_poll(struct app_cache *c, struct db *db, char *err)
 		c->stats.poll_errors++;
 	}
 	pthread_mutex_unlock(&c->mu);
+	return rc;
+}
+
+int64_t app_snapshot_remaining(const struct app_snapshot *s)
+{
+	int64_t used = atomic_load_explicit(&s->used_now, memory_order_relaxed);
+
+	if (s->period.unlimited)
+		return -1;
+	return s->period.allowance > used ? s->period.allowance - used : 0;
+}
+
+struct period_spend {
+	long long id;
+	int64_t used;
+};
+
+struct spend {
+	long long ids[PERIOD_FIGURES_MAX];
+	struct period_spend got[PERIOD_FIGURES_MAX];
+	size_t n, n_got;
+};
+
+static void on_figures(void *arg, long long id, int64_t used, int64_t reserved)
+{
+	struct spend *sp = arg;
+
+	(void)reserved;
+	if (sp->n_got < PERIOD_FIGURES_MAX)
+		sp->got[sp->n_got++] = (struct period_spend){id, used};
+}
+
+static int by_period(const void *a, const void *b)
+{
+	long long x = ((const struct period_spend *)a)->id, y = ((const struct period_spend *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+aigw_rc app_cache_refresh_spend(struct app_cache *c, struct db *db, char *err)
+{
+	struct spend *sp = xcalloc(1, sizeof(*sp));
+	aigw_rc rc;
+
+	pthread_mutex_lock(&c->mu);
+	for (size_t b = 0; b < APP_BUCKETS && sp->n < PERIOD_FIGURES_MAX; b++)
+		for (struct app_entry *e = c->apps[b]; e && sp->n < PERIOD_FIGURES_MAX; e = e->next)
+			if (e->snap && !e->snap->period.unlimited && e->snap->period.id > 0)
+				sp->ids[sp->n++] = e->snap->period.id;
+	pthread_mutex_unlock(&c->mu);
+	rc = db_period_figures(db, sp->ids, sp->n, on_figures, sp, err);
+	if (rc == AIGW_OK && sp->n_got > 0) {
+		qsort(sp->got, sp->n_got, sizeof(sp->got[0]), by_period);
+		pthread_mutex_lock(&c->mu);
+		for (size_t b = 0; b < APP_BUCKETS; b++) {
+			for (struct app_entry *e = c->apps[b]; e; e = e->next) {
+				struct period_spend key, *hit;
+				if (!e->snap || e->snap->period.unlimited)
+					continue;
+				key.id = e->snap->period.id;
+				hit = bsearch(&key, sp->got, sp->n_got, sizeof(sp->got[0]), by_period);
+				if (hit)
+					atomic_store_explicit(&e->snap->used_now, hit->used,
+					                      memory_order_relaxed);
+			}
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+	free(sp);
 	return rc;
 }
 

@@ -24,6 +24,7 @@
 #ifndef AIGW_APP_CACHE_H
 #define AIGW_APP_CACHE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -48,7 +49,15 @@ struct app_snapshot {
 	unsigned long generation;     /* the cache's invalidation count for the app */
 	uint32_t host_epoch;          /* the app's host-wide counter when loaded */
 	int refs;                     /* under the cache's mutex */
+	/* The one part that moves: the period's settled spend (used_usd) as
+	 * last read, refreshed about once a second while the snapshot is
+	 * cached (app_cache_refresh_spend); period.used until then. */
+	_Atomic int64_t used_now;
 };
+
+/* What is left of the snapshot's allowance as last read (allowance -
+ * used_now, not below 0); -1 when the period is unlimited. */
+int64_t app_snapshot_remaining(const struct app_snapshot *s);
 
 /* conf and limits (the host's shared table, whose per-app counters tell of
  * changes; NULL: none) are borrowed and must outlive the cache. */
@@ -70,6 +79,11 @@ void app_cache_invalidate(struct app_cache *c, const char *app_id);
 /* Reads the change feed since the last poll and drops what changed; call
  * about once a second from one thread. Returns the feed's result. */
 aigw_rc app_cache_poll(struct app_cache *c, struct db *db, char *err);
+
+/* Reads again the settled spend of the periods of the cached apps with an
+ * allowance (one statement for up to PERIOD_FIGURES_MAX of them); call
+ * about once a second from one thread. */
+aigw_rc app_cache_refresh_spend(struct app_cache *c, struct db *db, char *err);
 
 /* Key lookups: the key whose token hashes to hash (APIKEY_HASH_LEN bytes)
  * if a fresh answer is held. */

@@ -152,6 +152,21 @@ static bool choose_key(struct thread_ctx *ctx, const char *app_id, struct respon
 	return true;
 }
 
+/* x-aigw-credits-remaining: what is left of a free or pro app's allowance
+ * in USD, as the process last read it (its cache refreshes the periods'
+ * spend about once a second; in-flight reservations are not subtracted, as
+ * in GET /ai/usage's credits.remaining). None for an unlimited plan. */
+static void credits_header(const struct proxy *p, struct response *resp)
+{
+	int64_t left = app_snapshot_remaining(p->app);
+	char text[MONEY_TEXT_LEN];
+
+	if (left < 0)
+		return;
+	money_to_decimal(left, text);
+	response_header(resp, "x-aigw-credits-remaining", text);
+}
+
 /* Gets the app (settings and billing period, from the process's cache),
  * resolves `model` in body (filling it from defaultModel, then the operator
  * default), checks allowedModels and picks the key. On failure answers
@@ -171,7 +186,31 @@ static bool begin(struct thread_ctx *ctx, struct request *req, struct response *
 	if (!resolve_model(ctx, body, resp, p) || !choose_key(ctx, req->app_id, resp, p))
 		return false;
 	collect_forwarded(req, p);
+	credits_header(p, resp);
 	return true;
+}
+
+/* x-ratelimit-limit-requests, -remaining-requests and -reset-requests, as
+ * OpenAI names them, for the app's or the key's requestsPerMinute (the one
+ * with the least left); none when neither has one. */
+static void rate_limit_headers(struct thread_ctx *ctx, const struct limits_request *r,
+                               struct response *resp)
+{
+	unsigned limit, remaining;
+	int reset;
+	char text[32];
+
+	if (!r->app_rpm && !r->key_rpm)
+		return;
+	limits_rpm_quota(ctx->svc ? ctx->svc->limits : NULL, r, &limit, &remaining, &reset);
+	if (limit == 0)
+		return;
+	snprintf(text, sizeof(text), "%u", limit);
+	response_header(resp, "x-ratelimit-limit-requests", text);
+	snprintf(text, sizeof(text), "%u", remaining);
+	response_header(resp, "x-ratelimit-remaining-requests", text);
+	snprintf(text, sizeof(text), "%ds", reset);
+	response_header(resp, "x-ratelimit-reset-requests", text);
 }
 
 /* The app's and the key's fairness limits (host_limits.h), shared by every
@@ -193,6 +232,7 @@ static bool admit(struct thread_ctx *ctx, const struct request *req, struct resp
 	char text[16];
 
 	why = limits_enter(ctx->svc ? ctx->svc->limits : NULL, &r, &p->ticket, &retry);
+	rate_limit_headers(ctx, &r, resp);
 	if (why == LIMITS_ADMIT)
 		return true;
 	snprintf(text, sizeof(text), "%d", retry > 0 ? retry : 1);

@@ -80,6 +80,8 @@ static void *poller_main(void *arg)
 		/* a worker killed while holding requests frees its counts here */
 		limits_reclaim(s->pub.limits);
 		rc = app_cache_poll(s->pub.cache, s->poll_db, err);
+		if (rc == AIGW_OK && app_cache_refresh_spend(s->pub.cache, s->poll_db, err) != AIGW_OK)
+			log_debug("cache: cannot read the periods' spend: %s", err);
 		if (rc != AIGW_OK && !s->poll_failing)
 			log_warn("cache: cannot read the change feed (%s); cached apps are loaded "
 			         "again after 1 s until it answers",

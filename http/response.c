@@ -19,7 +19,9 @@
 #define ERROR_MESSAGE_MAX 1024
 
 static const char EXPOSE_HEADERS[] =
-        "x-request-id, x-generation-id, retry-after, retry-after-ms, x-should-retry";
+        "x-request-id, x-generation-id, retry-after, retry-after-ms, x-should-retry, "
+        "x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, "
+        "x-aigw-credits-remaining";
 
 static const char *reason_phrase(int status)
 {

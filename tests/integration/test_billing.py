@@ -358,6 +358,33 @@ class PaidPlanTest(BillingTest):
         self.settled(4)
         self.assertEqual(self.credits()["overage"], Decimal("240") + spent / 3)
 
+    def test_credits_remaining_header(self):
+        # free: the allowance, then less by what a request cost, within ~2 s
+        self.make_app("free")
+        r = self.chat(chat_body(max_tokens=5))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(Decimal(r.header("x-aigw-credits-remaining")), FREE_ALLOWANCE)
+        self.assertTrue(gw.wait_usage_rows(self.app_id, 1), "no usage row")
+        used = Decimal(str(self.credits()["used"]))
+        self.assertGreater(used, 0)
+        want = FREE_ALLOWANCE - used
+        deadline = gw.time.monotonic() + 5
+        while True:
+            r = self.chat(chat_body(max_tokens=5))
+            got = Decimal(r.header("x-aigw-credits-remaining"))
+            if got == want or gw.time.monotonic() > deadline:
+                break
+            gw.time.sleep(0.2)
+        self.assertEqual(got, want, "the header never caught up with the spend")
+        # pro: present; enterprise: none (unlimited)
+        self.make_app("pro")
+        r = self.chat(chat_body(max_tokens=5))
+        self.assertEqual(Decimal(r.header("x-aigw-credits-remaining")), PRO_ALLOWANCE)
+        self.make_app("enterprise")
+        r = self.chat(chat_body(max_tokens=5))
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNone(r.header("x-aigw-credits-remaining"))
+
     def test_enterprise_is_never_refused(self):
         self.make_app("enterprise")
         self.usage_ok()

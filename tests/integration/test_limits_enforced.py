@@ -55,6 +55,35 @@ class LimitsTest(BillingTest):
         self.set_config(requestsPerMinute=10)
         self.assertEqual(self.chat(chat_body(max_tokens=1)).status, 200)
 
+    def test_rate_limit_headers(self):
+        self.make_app("enterprise")
+        r = self.chat(chat_body(max_tokens=1))
+        self.assertEqual(r.status, 200)
+        # no per-minute limit: no x-ratelimit headers
+        self.assertIsNone(r.header("x-ratelimit-limit-requests"))
+        self.set_config(requestsPerMinute=3)
+        seen = []
+        for _ in range(3):
+            r = self.chat(chat_body(max_tokens=1))
+            self.assertEqual(r.status, 200)
+            seen.append((r.header("x-ratelimit-limit-requests"),
+                         r.header("x-ratelimit-remaining-requests")))
+            reset = r.header("x-ratelimit-reset-requests")
+            self.assertRegex(reset or "", r"^[0-9]+s$")
+            self.assertTrue(1 <= int(reset[:-1]) <= 61, reset)
+        self.assertEqual(seen, [("3", "2"), ("3", "1"), ("3", "0")])
+        r = self.chat(chat_body(max_tokens=1))
+        self.assertLimited(r, "requestsPerMinute")
+        self.assertEqual(r.header("x-ratelimit-remaining-requests"), "0")
+        # a key's own lower limit is the one reported
+        out = gw.admin_ok("key", "create", "--app", self.app_id, "--role", "client",
+                          "--rpm", "1")
+        self.set_config(requestsPerMinute=100)
+        r = self.chat(chat_body(max_tokens=1), token=out.strip())
+        self.assertEqual(r.status, 200)
+        self.assertEqual((r.header("x-ratelimit-limit-requests"),
+                          r.header("x-ratelimit-remaining-requests")), ("1", "0"))
+
     def test_key_requests_per_minute(self):
         self.make_app("pro")
         out = gw.admin_ok("key", "create", "--app", self.app_id, "--role", "client",

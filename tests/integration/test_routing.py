@@ -6,7 +6,8 @@ from gw import create_app, create_key, request
 
 CONFIG_METHODS = {"GET", "PUT", "OPTIONS"}
 EXPOSED = {"x-request-id", "x-generation-id", "retry-after", "retry-after-ms",
-           "x-should-retry"}
+           "x-should-retry", "x-ratelimit-limit-requests", "x-ratelimit-remaining-requests",
+           "x-ratelimit-reset-requests", "x-aigw-credits-remaining"}
 
 
 def tokens(value):

@@ -593,6 +593,46 @@ static void file_rules(void)
 	limits_close(a);
 }
 
+/* What the x-ratelimit headers report: the tighter of app and key, what is
+ * left, and when the window is empty again. */
+static void rpm_quota_reported(void)
+{
+	char p[128];
+	struct limits *l = open_at(new_path(p, sizeof p), NULL);
+	struct limits_ticket t;
+	unsigned limit = 9, rem = 9;
+	int retry, reset = 9;
+	struct limits_request none = {"quota-app", 5, 0, 0, 0, 1000};
+	struct limits_request app = {"quota-app", 5, 0, 4, 0, 1000};
+	struct limits_request both = {"quota-app", 5, 0, 10, 2, 1000};
+
+	if (!l)
+		return;
+	limits_rpm_quota(l, &none, &limit, &rem, &reset);
+	CHECK_INT(limit, 0);
+	CHECK_INT(enter(l, "quota-app", 5, 0, 4, 0, 1000, &t, &retry), LIMITS_ADMIT);
+	limits_rpm_quota(l, &app, &limit, &rem, &reset);
+	CHECK_INT(limit, 4);
+	CHECK_INT(rem, 3);
+	CHECK_INT(reset, 61); /* admitted this second: gone from the window in 61 s */
+	CHECK_INT(enter(l, "quota-app", 5, 0, 4, 0, 1010, &t, &retry), LIMITS_ADMIT);
+	app.now_s = 1010;
+	limits_rpm_quota(l, &app, &limit, &rem, &reset);
+	CHECK_INT(rem, 2);
+	CHECK_INT(reset, 61);
+	app.now_s = 1065; /* the first left the window, the second has 6 s to go */
+	limits_rpm_quota(l, &app, &limit, &rem, &reset);
+	CHECK_INT(rem, 3);
+	CHECK_INT(reset, 6);
+	/* the key's limit of 2, one used: tighter than the app's 10 with 3 used */
+	CHECK_INT(enter(l, "quota-app", 5, 0, 10, 2, 1011, &t, &retry), LIMITS_ADMIT);
+	both.now_s = 1011;
+	limits_rpm_quota(l, &both, &limit, &rem, &reset);
+	CHECK_INT(limit, 2);
+	CHECK_INT(rem, 1);
+	limits_close(l);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -615,6 +655,7 @@ int main(void)
 	RUN(epoch_across_processes);
 	RUN(concurrent_create);
 	RUN(file_rules);
+	RUN(rpm_quota_reported);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);

@@ -15,7 +15,8 @@
 	"x-request-id: " RID "\r\n"                                                                \
 	"Access-Control-Allow-Origin: *\r\n"                                                       \
 	"Access-Control-Expose-Headers: x-request-id, x-generation-id, retry-after, "              \
-	"retry-after-ms, x-should-retry\r\n"
+	"retry-after-ms, x-should-retry, x-ratelimit-limit-requests, "                             \
+	"x-ratelimit-remaining-requests, x-ratelimit-reset-requests, x-aigw-credits-remaining\r\n"
 
 /* The body: what follows the blank line ending the head ("" if none). */
 static const char *body_of(const struct memsink *m)
@@ -177,7 +178,9 @@ static void request_id_and_cors_on_every_response(void)
 		             "\r\nAccess-Control-Allow-Origin: https://app.example\r\n") != NULL);
 		CHECK(strstr(m.out.data, "\r\nAccess-Control-Expose-Headers: x-request-id, "
 		                         "x-generation-id, retry-after, retry-after-ms, "
-		                         "x-should-retry\r\n") != NULL);
+		                         "x-should-retry, x-ratelimit-limit-requests, "
+		                         "x-ratelimit-remaining-requests, x-ratelimit-reset-requests, "
+		                         "x-aigw-credits-remaining\r\n") != NULL);
 		response_free(&r);
 		memsink_free(&m);
 	}
