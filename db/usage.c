@@ -75,7 +75,8 @@ static aigw_rc usage_check(const struct usage_record *u, char *err)
 	if (!text_ok(u->app_id, sizeof u->app_id) ||
 	    !text_ok(u->model_requested, sizeof u->model_requested) ||
 	    !text_ok(u->model_billed, sizeof u->model_billed) ||
-	    !text_ok(u->generation_id, sizeof u->generation_id))
+	    !text_ok(u->generation_id, sizeof u->generation_id) ||
+	    !text_ok(u->error, sizeof u->error))
 		return aigw_fail(err, AIGW_EINVAL,
 		                 "usage: an app, model or generation id that is "
 		                 "not UTF-8 text");

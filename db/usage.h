@@ -42,6 +42,8 @@ struct usage_record {
 	enum cost_source cost_source;
 	bool is_byok;
 	int status; /* HTTP status answered to the client */
+	char error[32]; /* the error type the client got (status >= 400, or a
+	                   stream's closing error event), "" if none */
 	bool streamed;
 	bool aborted;      /* the client went away before the end */
 	long long ttft_us; /* time to first token (streams), 0 if none */

@@ -63,10 +63,11 @@ static const char SQL_PROBE[] =
 static const char SQL_INSERT[] =
         "INSERT INTO usage_requests (request_id, app_id, key_id, endpoint, model_requested, "
         "model_billed, generation_id, prompt_tokens, completion_tokens, cached_tokens, "
-        "reasoning_tokens, cost, cost_source, is_byok, status, streamed, aborted, ttft_us, "
-        "duration_us, period_id, created_at) "
+        "reasoning_tokens, cost, cost_source, is_byok, status, error, streamed, aborted, "
+        "ttft_us, duration_us, period_id, created_at) "
         "SELECT j.rid, j.app, j.key_id, j.endpoint, j.model_req, j.model_billed, j.gen, j.pt, "
-        "j.ct, j.cat, j.rt, j.cost, j.src, j.byok, j.status, j.streamed, j.aborted, j.ttft, "
+        "j.ct, j.cat, j.rt, j.cost, j.src, j.byok, j.status, j.err, j.streamed, j.aborted, "
+        "j.ttft, "
         "j.dur, j.per, UTC_TIMESTAMP(6) "
         "FROM JSON_TABLE(?, '$[*]' COLUMNS ("
         "rid VARCHAR(40) CHARACTER SET ascii COLLATE ascii_bin PATH '$.rid', "
@@ -80,7 +81,8 @@ static const char SQL_INSERT[] =
         "pt BIGINT PATH '$.pt', ct BIGINT PATH '$.ct', cat BIGINT PATH '$.cat', "
         "rt BIGINT PATH '$.rt', cost DECIMAL(20,10) PATH '$.cost', "
         "src VARCHAR(16) CHARACTER SET ascii PATH '$.src', byok TINYINT PATH '$.byok', "
-        "status INT PATH '$.status', streamed TINYINT PATH '$.streamed', "
+        "status INT PATH '$.status', err VARCHAR(32) CHARACTER SET ascii PATH '$.err', "
+        "streamed TINYINT PATH '$.streamed', "
         "aborted TINYINT PATH '$.aborted', ttft BIGINT PATH '$.ttft', dur BIGINT PATH '$.dur', "
         "per BIGINT UNSIGNED PATH '$.per')) AS j";
 
@@ -251,6 +253,7 @@ static char *rows_json(const struct batch *b)
 		add_str(o, "src", cost_source_name(u->cost_source));
 		add_int(o, "byok", u->is_byok ? 1 : 0, false);
 		add_int(o, "status", u->status, false);
+		add_str(o, "err", or_null(u->error));
 		add_int(o, "streamed", u->streamed ? 1 : 0, false);
 		add_int(o, "aborted", u->aborted ? 1 : 0, false);
 		add_int(o, "ttft", u->ttft_us, u->ttft_us <= 0);

@@ -52,6 +52,7 @@ static void add_done(cJSON *o, const struct usage_record *r)
 	add_money(o, "cost", r->cost);
 	cJSON_AddStringToObject(o, "source", cost_source_name(r->cost_source));
 	cJSON_AddNumberToObject(o, "status", r->status);
+	cJSON_AddStringToObject(o, "err", r->error);
 	cJSON_AddBoolToObject(o, "aborted", r->aborted);
 	cJSON_AddNumberToObject(o, "ttft", (double)(r->ttft_us > 0 ? r->ttft_us : 0));
 	cJSON_AddNumberToObject(o, "duration", (double)(r->duration_us > 0 ? r->duration_us : 0));
@@ -194,6 +195,8 @@ static bool parse_done(const cJSON *o, struct usage_record *r)
 	      get_int(o, "cached", &r->cached_tokens) &&
 	      get_int(o, "reasoning", &r->reasoning_tokens) && get_money(o, "cost", &r->cost) &&
 	      get_source(o, &r->cost_source) && get_int(o, "status", &status) &&
+	      (!cJSON_GetObjectItemCaseSensitive(o, "err") ||
+	       get_text(o, "err", r->error, sizeof(r->error))) &&
 	      get_bool(o, "aborted", &r->aborted) && get_int(o, "ttft", &r->ttft_us) &&
 	      get_int(o, "duration", &r->duration_us)))
 		return false;

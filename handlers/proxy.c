@@ -671,6 +671,8 @@ void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *res
 		p.rec.status = 503; /* what the client got, whatever came later */
 	if (!p.rec.status)
 		p.rec.status = resp->status ? resp->status : 499;
+	if (p.rec.status >= 400)
+		snprintf(p.rec.error, sizeof(p.rec.error), "%s", response_error_type(p.rec.status));
 	if (needs_lookup(&p)) {
 		/* The generation record takes a while: the client gets its end
 		 * now, the open record on disk standing for the row meanwhile. */

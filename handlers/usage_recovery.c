@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,6 +58,7 @@ static void settle_open(struct usage_recovery *r, const struct journal_entry *op
 	struct usage_record rec = open->rec;
 
 	rec.status = 502;
+	snprintf(rec.error, sizeof(rec.error), "worker_died");
 	rec.aborted = true;
 	if (!rec.is_byok && settle_from_generation(r->upstream, r->conf->upstream_key, &rec)) {
 		t->from_generation++;

@@ -17,7 +17,8 @@ MIGRATIONS = \
 	sql/012_request_limits.sql \
 	sql/013_reservation_held.sql \
 	sql/014_apps_deleted.sql \
-	sql/015_dba_indexes.sql
+	sql/015_dba_indexes.sql \
+	sql/016_usage_error.sql
 
 EXTRA_DIST += $(MIGRATIONS) sql/embed.sh
 nodist_libaigw_db_a_SOURCES = sql/migrations_embedded.c
