@@ -35,6 +35,7 @@ enum conf_type {
 	CT_INT,
 	CT_SIZE,
 	CT_LOGLEVEL,
+	CT_LOGFORMAT,
 	CT_DECIMAL /* non-negative decimal text, at most 10 decimals (money) */
 };
 
@@ -84,6 +85,8 @@ static const struct conf_key conf_keys[] = {
         {"journal_fsync_ms", CT_INT, OFF(journal_fsync_ms), 0, 1000, false},
         {"drain_timeout_s", CT_INT, OFF(drain_timeout_s), 0, 86400, false},
         {"log_level", CT_LOGLEVEL, OFF(log_level), 0, 0, false},
+        {"log_format", CT_LOGFORMAT, OFF(log_format), 0, 0, false},
+        {"metrics_token", CT_STR_EMPTY, OFF(metrics_token), 0, 0, true},
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -145,6 +148,8 @@ void conf_defaults(struct aigw_conf *c)
 	c->journal_max_mb = 1024;
 	c->drain_timeout_s = 600;
 	c->log_level = xstrdup("info");
+	c->log_format = xstrdup("text");
+	c->metrics_token = xstrdup("");
 }
 
 void conf_free(struct aigw_conf *c)
@@ -319,6 +324,12 @@ static aigw_rc set_value(struct aigw_conf *c, const struct conf_key *k, const ch
 			        err, AIGW_EINVAL,
 			        "%s:%d: %s: '%.40s' is not one of error, warn, info, debug", name,
 			        line, k->name, value);
+		set_str(c, k, value);
+		break;
+	case CT_LOGFORMAT:
+		if (log_format_parse(value) < 0)
+			return aigw_fail(err, AIGW_EINVAL, "%s:%d: %s: '%.40s' is not text or json",
+			                 name, line, k->name, value);
 		set_str(c, k, value);
 		break;
 	}

@@ -78,6 +78,9 @@ struct aigw_conf {
 	                        run before it cuts them; default 600 */
 
 	char *log_level; /* default "info" */
+	char *log_format;    /* "text" (default) or "json" */
+	char *metrics_token; /* bearer token of GET /v1/metrics; "" (default):
+	                        public (secret: never logged) */
 };
 
 /* Sets every field to its default. */

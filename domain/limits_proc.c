@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "proc_id.h"
 
 static _Atomic unsigned fork_gen;
 static pthread_mutex_t claim_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -35,59 +36,6 @@ static void register_atfork(void)
 unsigned lim_fork_gen(void)
 {
 	return atomic_load_explicit(&fork_gen, memory_order_acquire);
-}
-
-/* Reads state and start time (field 22, clock ticks since boot) from
- * /proc/PID/stat. 0: read; -1: no such process; -2: cannot tell. */
-static int proc_stat(pid_t pid, char *state, unsigned long long *start)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long v = 0;
-	size_t n;
-	FILE *f;
-	int field;
-
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT || errno == ESRCH ? -1 : -2;
-	n = fread(buf, 1, sizeof buf - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* the command name is in parentheses and may hold anything */
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || !p[2])
-		return -2;
-	*state = p[2];
-	p += 2; /* field 3, the state */
-	for (field = 3; field < 22 && p; field++) {
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	if (!p || sscanf(p, "%llu", &v) != 1)
-		return -2;
-	*start = v;
-	return 0;
-}
-
-/* A slot's owner is alive unless shown otherwise. */
-static bool alive(pid_t pid, uint64_t start)
-{
-	unsigned long long now_start = 0;
-	char state = '?';
-	int r;
-
-	if (kill(pid, 0) != 0 && errno == ESRCH)
-		return false;
-	r = proc_stat(pid, &state, &now_start);
-	if (r == -1)
-		return false;
-	if (r != 0)
-		return true;
-	if (state == 'Z' || state == 'X')
-		return false;
-	return start == 0 || now_start == start;
 }
 
 static void raise_procs_hi(struct limits *l, uint32_t hi)
@@ -116,13 +64,11 @@ void lim_claim(struct limits *l)
 {
 	unsigned long long start = 0;
 	pid_t pid = getpid();
-	char state;
 	uint32_t i;
 
 	pthread_once(&atfork_once, register_atfork);
 	atomic_store(&l->proc, -1);
-	if (proc_stat(pid, &state, &start) != 0)
-		start = 0;
+	start = proc_start_time(pid);
 	for (i = 0; i < l->n_procs; i++) {
 		struct lim_proc *s = lim_proc_at(l, i);
 		int32_t expect = 0;
@@ -185,7 +131,7 @@ int limits_reclaim(struct limits *l)
 
 		if (pid <= 0 || (int32_t)i == atomic_load(&l->proc))
 			continue;
-		if (alive((pid_t)pid, atomic_load(&s->start)))
+		if (proc_alive((pid_t)pid, atomic_load(&s->start)))
 			continue;
 		if (!atomic_compare_exchange_strong(&s->pid, &pid, -1))
 			continue; /* someone else reclaims it */

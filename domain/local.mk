@@ -13,4 +13,6 @@ libaigw_domain_a_SOURCES = \
 	domain/billing.c domain/billing.h \
 	domain/host_limits.c domain/host_limits.h \
 	domain/limits_shm.c domain/limits_shm.h \
-	domain/limits_proc.c
+	domain/limits_proc.c \
+	domain/proc_id.c domain/proc_id.h \
+	domain/host_metrics.c domain/host_metrics.h

@@ -35,6 +35,8 @@
 #include "dispatch.h"
 #include "fcgi_io.h"
 #include "log.h"
+#include "metrics.h"
+#include "money.h"
 #include "request.h"
 #include "response.h"
 #include "services.h"
@@ -139,6 +141,49 @@ static void handled_signals(sigset_t *set)
 	sigaddset(set, WAKE_SIGNAL);
 }
 
+/* The request's access line: as text "GET /v1/... 200 1234us" and what
+ * is known of app, key, model, tokens and cost as key=value; as JSON the
+ * same as members (log_fields). Never a secret. */
+static void log_access(const struct request *req, const struct response *resp, long long us)
+{
+	const struct request_outcome *o = &req->outcome;
+	struct log_field f[16];
+	char cost[MONEY_TEXT_LEN], msg[128];
+	size_t n = 0;
+
+	if (log_json()) {
+		f[n++] = LOG_STR("method", req->method_name);
+		f[n++] = LOG_STR("path", req->path);
+		f[n++] = LOG_NUM("status", resp->status);
+		f[n++] = LOG_NUM("duration_us", us);
+		snprintf(msg, sizeof(msg), "request");
+	} else {
+		/* the path goes in the fields: escaped there, and never cut */
+		snprintf(msg, sizeof(msg), "%.16s %d %lldus", req->method_name ? req->method_name : "-",
+		         resp->status, us);
+		f[n++] = LOG_STR("path", req->path);
+	}
+	if (req->app_id[0])
+		f[n++] = LOG_STR("app", req->app_id);
+	if (req->key_id > 0)
+		f[n++] = LOG_NUM("key_id", req->key_id);
+	if (o->plan[0])
+		f[n++] = LOG_STR("plan", o->plan);
+	if (o->model[0]) {
+		f[n++] = LOG_STR("model", o->model);
+		f[n++] = LOG_NUM("prompt_tokens", o->prompt_tokens);
+		f[n++] = LOG_NUM("completion_tokens", o->completion_tokens);
+		f[n++] = LOG_BOOL("streamed", o->streamed);
+	}
+	if (o->cost >= 0) {
+		money_to_decimal(o->cost, cost);
+		f[n++] = LOG_STR("cost", cost);
+	}
+	if (response_client_gone(resp))
+		f[n++] = LOG_BOOL("client_gone", true);
+	log_fields(LOG_LVL_INFO, msg, f, n);
+}
+
 static void handle_request(struct thread_ctx *ctx, FCGX_Request *fr)
 {
 	const struct aigw_conf *conf = ctx->conf;
@@ -150,6 +195,8 @@ static void handle_request(struct thread_ctx *ctx, FCGX_Request *fr)
 	aigw_rc rc;
 
 	memset(&req, 0, sizeof(req));
+	req.outcome.cost = -1;
+	metrics_request_begin();
 	fcgi_read_params(fr, &req);
 	log_set_request_id(req.request_id);
 	response_init(&resp, &fcgi_sink_ops, fr, req.request_id, conf->cors_origin);
@@ -178,8 +225,8 @@ static void handle_request(struct thread_ctx *ctx, FCGX_Request *fr)
 	}
 	response_finish(&resp);
 
-	log_info("%s %s %d %lldus%s", req.method_name, req.path, resp.status, clock_us() - t0,
-	         response_client_gone(&resp) ? " client-gone" : "");
+	metrics_request_end(req.outcome.endpoint, req.outcome.plan, resp.status);
+	log_access(&req, &resp, clock_us() - t0);
 	response_free(&resp);
 	request_free(&req);
 	log_set_request_id(NULL);
@@ -460,6 +507,9 @@ int server_run_worker(const struct server_opts *o)
 
 	handled_signals(&handled);
 	pthread_sigmask(SIG_BLOCK, &handled, NULL);
+	/* (the pool master's own lines stay text) */
+	log_set_format(conf->log_format ? (enum log_format)log_format_parse(conf->log_format)
+	                                : LOG_FMT_TEXT);
 	if (o->master_pid != 0) {
 		/* A worker must not outlive its master: nobody would stop it. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);

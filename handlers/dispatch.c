@@ -18,18 +18,24 @@
 #include "auth.h"
 #include "context.h"
 #include "endpoints.h"
+#include "metrics.h"
 #include "router.h"
 #include "utf8.h"
 
 static const struct route routes[] = {
-        {HTTP_GET, "/health", ROUTE_PUBLIC, false, handle_health},
-        {HTTP_GET, "/{app}/ai/config", ROUTE_ADMIN, false, handle_ai_config_get},
-        {HTTP_PUT, "/{app}/ai/config", ROUTE_ADMIN, true, handle_ai_config_put},
-        {HTTP_GET, "/{app}/ai/usage", ROUTE_ADMIN, false, handle_ai_usage},
-        {HTTP_POST, "/{app}/chat/completions", ROUTE_CLIENT, true, handle_chat_completions},
-        {HTTP_POST, "/{app}/embeddings", ROUTE_CLIENT, true, handle_embeddings},
-        {HTTP_GET, "/{app}/models", ROUTE_CLIENT, false, handle_models_list},
-        {HTTP_GET, "/{app}/models/{rest}", ROUTE_CLIENT, false, handle_models_get},
+        {HTTP_GET, "/health", ROUTE_PUBLIC, false, handle_health, "health"},
+        {HTTP_GET, "/health/live", ROUTE_PUBLIC, false, handle_health_live, "health"},
+        {HTTP_GET, "/health/ready", ROUTE_PUBLIC, false, handle_health_ready, "health"},
+        /* public, or the operator's metrics_token (checked by the handler) */
+        {HTTP_GET, "/metrics", ROUTE_PUBLIC, false, handle_metrics, "metrics"},
+        {HTTP_GET, "/{app}/ai/config", ROUTE_ADMIN, false, handle_ai_config_get, "config"},
+        {HTTP_PUT, "/{app}/ai/config", ROUTE_ADMIN, true, handle_ai_config_put, "config"},
+        {HTTP_GET, "/{app}/ai/usage", ROUTE_ADMIN, false, handle_ai_usage, "usage"},
+        {HTTP_POST, "/{app}/chat/completions", ROUTE_CLIENT, true, handle_chat_completions,
+         "chat"},
+        {HTTP_POST, "/{app}/embeddings", ROUTE_CLIENT, true, handle_embeddings, "embeddings"},
+        {HTTP_GET, "/{app}/models", ROUTE_CLIENT, false, handle_models_list, "models"},
+        {HTTP_GET, "/{app}/models/{rest}", ROUTE_CLIENT, false, handle_models_get, "models"},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -99,6 +105,7 @@ static bool authorize(struct thread_ctx *ctx, const struct route *r, struct requ
 		return false;
 	case AUTH_DB_DOWN:
 	default:
+		metrics_db_error();
 		response_error(resp, 503, NULL, NULL, "database unavailable");
 		return false;
 	}
@@ -139,6 +146,7 @@ void dispatch(struct thread_ctx *ctx, struct request *req, struct response *resp
 
 	switch (router_match(routes, NROUTES, req, &r, &allowed)) {
 	case ROUTE_FOUND:
+		req->outcome.endpoint = r->metric;
 		break;
 	case ROUTE_BAD_METHOD:
 		router_allow_header(allowed | HTTP_OPTIONS, allow, sizeof(allow));

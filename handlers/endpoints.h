@@ -11,6 +11,14 @@ struct thread_ctx;
 
 /* GET /v1/health: 200 when the database answers, else 503 (public). */
 void handle_health(struct thread_ctx *ctx, struct request *req, struct response *resp);
+/* GET /v1/health/live: 200 while the process answers; asks nobody (public). */
+void handle_health_live(struct thread_ctx *ctx, struct request *req, struct response *resp);
+/* GET /v1/health/ready: 200 when the database and the upstream answer,
+ * else 503 with Retry-After (public). */
+void handle_health_ready(struct thread_ctx *ctx, struct request *req, struct response *resp);
+/* GET /v1/metrics: the host's metrics, Prometheus text (public, or the
+ * operator's metrics_token as a bearer token). */
+void handle_metrics(struct thread_ctx *ctx, struct request *req, struct response *resp);
 /* GET /v1/{app}/ai/config: the app's config as public JSON (admin). */
 void handle_ai_config_get(struct thread_ctx *ctx, struct request *req, struct response *resp);
 /* PUT /v1/{app}/ai/config: validate, merge, seal BYOK, store, answer the

@@ -24,4 +24,6 @@ libaigw_handlers_a_SOURCES = \
 	handlers/api_models.c \
 	handlers/api_config.c \
 	handlers/api_usage.c \
-	handlers/api_health.c
+	handlers/api_health.c \
+	handlers/api_metrics.c \
+	handlers/metrics.c handlers/metrics.h

@@ -18,6 +18,7 @@
 #include "context.h"
 #include "reserve.h"
 #include "log.h"
+#include "metrics.h"
 #include "services.h"
 #include "settle.h"
 #include "usage_writer.h"
@@ -26,6 +27,9 @@
 #include "strict_json.h"
 
 #define MODEL_MAX 256
+/* The platform's upstream key refused or out of credits: the operator must
+ * act, which takes minutes, not a second. */
+#define PLATFORM_RETRY_AFTER_S "60"
 #define FWD_VALUE_MAX 512
 
 /* Reads req->body as a JSON object into *body (caller cJSON_Deletes); on
@@ -363,6 +367,7 @@ static void answer_platform_error(struct response *resp, const struct proxy *p,
 	} else {
 		/* Nothing the app can do; a retry in a second would meet the same. */
 		response_header(resp, "x-should-retry", "false");
+		response_header(resp, "Retry-After", PLATFORM_RETRY_AFTER_S);
 	}
 	if (up->generation_id[0])
 		response_header(resp, "x-generation-id", up->generation_id);
@@ -617,6 +622,8 @@ aigw_rc proxy_call_upstream(struct thread_ctx *ctx, struct proxy *p,
 	p->call_start_us = clock_us();
 	rc = upstream_call(ctx->upstream, rq, &watch, &w, up, err);
 	p->call_end_us = clock_us();
+	if (up->first_byte_us > 0)
+		metrics_upstream_first_byte(p->rec.endpoint, up->first_byte_us);
 	return rc;
 }
 
@@ -633,6 +640,20 @@ static void add_overhead(struct response *resp, void *arg)
 		us += now - p->call_end_us;
 	snprintf(text, sizeof(text), "%.3f", us > 0 ? (double)us / 1000.0 : 0.0);
 	response_header(resp, "x-aigw-overhead-ms", text);
+}
+
+/* What the request came to, for its access line and the metrics. */
+static void note_outcome(struct request *req, const struct proxy *p)
+{
+	struct request_outcome *o = &req->outcome;
+
+	if (p->app)
+		snprintf(o->plan, sizeof(o->plan), "%s", p->app->period.plan);
+	snprintf(o->model, sizeof(o->model), "%s", p->model);
+	o->prompt_tokens = p->rec.prompt_tokens;
+	o->completion_tokens = p->rec.completion_tokens;
+	o->cost = p->rec.cost_source != COST_NONE ? p->rec.cost : -1;
+	o->streamed = p->rec.streamed;
 }
 
 void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *resp,
@@ -666,7 +687,15 @@ void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *res
 		log_info("proxy: the client left before the upstream call; not sent");
 		goto out;
 	}
-	ep->exchange(state, ctx, &p, &rq, resp);
+	if (ep->streams(state)) {
+		metrics_stream_begin();
+		ep->exchange(state, ctx, &p, &rq, resp);
+		metrics_stream_end();
+		if (p.rec.streamed && p.rec.ttft_us > 0)
+			metrics_time_to_first_token(p.rec.ttft_us);
+	} else {
+		ep->exchange(state, ctx, &p, &rq, resp);
+	}
 	if (p.cut && !p.rec.streamed)
 		p.rec.status = 503; /* what the client got, whatever came later */
 	if (!p.rec.status)
@@ -685,6 +714,7 @@ void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *res
 		response_end(resp);
 	}
 out:
+	note_outcome(req, &p);
 	response_before_head(resp, NULL, NULL); /* p goes out of scope */
 	cJSON_Delete(body);
 	end(ctx, &p);

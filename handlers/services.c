@@ -23,6 +23,7 @@
 #include "hash.h"
 #include "host_limits.h"
 #include "log.h"
+#include "metrics.h"
 #include "usage_journal.h"
 #include "usage_recovery.h"
 #include "usage_writer.h"
@@ -79,6 +80,7 @@ static void *poller_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		/* a worker killed while holding requests frees its counts here */
 		limits_reclaim(s->pub.limits);
+		metrics_refresh(&s->pub);
 		rc = app_cache_poll(s->pub.cache, s->poll_db, err);
 		if (rc == AIGW_OK && app_cache_refresh_spend(s->pub.cache, s->poll_db, err) != AIGW_OK)
 			log_debug("cache: cannot read the periods' spend: %s", err);
@@ -146,6 +148,7 @@ static void release(struct services_impl *s)
 	app_cache_free(s->pub.cache);
 	limits_close(s->pub.limits);
 	db_pool_free(s->pub.db_pool);
+	metrics_close();
 	free(s);
 }
 
@@ -157,6 +160,7 @@ struct services *services_start(const struct aigw_conf *conf)
 
 	atomic_init(&s->cut, false);
 	db_tag(conf, s->db_tag);
+	metrics_open(conf, s->db_tag);
 	s->pub.db_pool =
 	        db_pool_new(conf, (size_t)n, conf->db_wait_ms > 0 ? conf->db_wait_ms : 5000);
 	s->pub.limits = open_limits(conf, s->db_tag);
@@ -204,6 +208,7 @@ void services_stop(struct services *pub, int drain_ms)
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->poller, NULL);
 	usage_recovery_stop(s->recovery);
+	metrics_refresh(&s->pub);
 	usage_writer_stop(s->pub.writer, drain_ms);
 	release(s);
 }

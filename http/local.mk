@@ -6,4 +6,5 @@ libaigw_http_a_SOURCES = \
 	http/request.c http/request.h \
 	http/response.c http/response.h \
 	http/router.c http/router.h \
-	http/body.c http/body.h
+	http/body.c http/body.h \
+	http/prom_text.c http/prom_text.h

@@ -44,6 +44,18 @@ struct request {
 	long long key_id; /* api_keys.id of the bearer token, 0 if none */
 	int key_role;     /* enum key_role */
 	unsigned key_rpm; /* the key's requests per minute, 0: unlimited */
+
+	/* What the request came to, for its access line and the metrics: the
+	 * route's metrics name (set by dispatch; NULL: no route), the rest by
+	 * the proxy path. Read by whoever runs the request, after dispatch. */
+	struct request_outcome {
+		const char *endpoint; /* static: "chat", "models", ...; NULL: other */
+		char plan[17];        /* the app's plan; "": not known */
+		char model[257];      /* the model asked of the upstream; "": none */
+		long long prompt_tokens, completion_tokens;
+		long long cost; /* money units (1e-10 USD); -1: not known */
+		bool streamed;
+	} outcome;
 };
 
 /* Returns a CGI param value ("HTTP_AUTHORIZATION", "CONTENT_TYPE", ...) or NULL. */

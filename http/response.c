@@ -194,6 +194,9 @@ static int send_head(struct response *r, int status)
 		buf_appendf(&h, "%s: %s\r\n", r->headers[i].name, r->headers[i].value);
 	if (r->request_id[0] != '\0' && find_header(r, "x-request-id") < 0)
 		buf_appendf(&h, "x-request-id: %s\r\n", r->request_id);
+	/* Every 503 says when to come back; a handler that knows better set it. */
+	if (status == 503 && find_header(r, "Retry-After") < 0)
+		buf_appendf(&h, "Retry-After: %d\r\n", RETRY_AFTER_503_S);
 	if (r->cors_origin != NULL) {
 		if (find_header(r, "Access-Control-Allow-Origin") < 0)
 			buf_appendf(&h, "Access-Control-Allow-Origin: %s\r\n", r->cors_origin);
@@ -212,23 +215,29 @@ static int send_head(struct response *r, int status)
 	return rc;
 }
 
-int response_json_text(struct response *r, int status, const char *json, size_t len)
+int response_body(struct response *r, int status, const char *content_type, const char *data,
+                  size_t len)
 {
 	char clen[32];
 
 	if (r->head_sent) {
-		log_warn("response_json after the head was sent (status %d) ignored", r->status);
+		log_warn("a body after the head was sent (status %d) ignored", r->status);
 		return -1;
 	}
 	snprintf(clen, sizeof(clen), "%zu", len);
-	response_header(r, "Content-Type", "application/json");
+	response_header(r, "Content-Type", content_type);
 	response_header(r, "Content-Length", clen);
 	if (send_head(r, status) != 0)
 		return -1;
-	if (sink_write(r, json, len) != 0)
+	if (sink_write(r, data, len) != 0)
 		return -1;
 	r->body_bytes += len;
 	return 0;
+}
+
+int response_json_text(struct response *r, int status, const char *json, size_t len)
+{
+	return response_body(r, status, "application/json", json, len);
 }
 
 int response_json(struct response *r, int status, const cJSON *body)

@@ -4,7 +4,7 @@
  * buffer in unit tests.
  *
  * Headers are buffered until the first body byte; every response gets
- * x-request-id and the CORS headers. SSE events are flushed one by one and
+ * x-request-id and the CORS headers, every 503 a Retry-After. SSE events are flushed one by one and
  * the client's disappearance is detected on each flush. */
 #ifndef AIGW_RESPONSE_H
 #define AIGW_RESPONSE_H
@@ -32,6 +32,9 @@ struct sink_ops {
 };
 
 #define RESPONSE_MAX_HEADERS 24
+/* Retry-After of a 503 whose handler set none: the gateway's 503s are
+ * passing (the database, a full journal, a restart). */
+#define RETRY_AFTER_503_S 1
 
 struct response {
 	const struct sink_ops *ops;
@@ -65,6 +68,10 @@ void response_header(struct response *r, const char *name, const char *value);
 /* Sends status + headers + a JSON body (Content-Type: application/json).
  * Does not take ownership of body. Returns 0 or -1 if the client is gone. */
 int response_json(struct response *r, int status, const cJSON *body);
+/* Sends status + headers (Content-Type, Content-Length) + data. Does not
+ * take ownership of data. Returns 0 or -1 if the client is gone. */
+int response_body(struct response *r, int status, const char *content_type, const char *data,
+                  size_t len);
 /* Same, with an already serialized JSON text. */
 int response_json_text(struct response *r, int status, const char *json, size_t len);
 /* Sends `{"error":{"message","type","param","code":status}}`.

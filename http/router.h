@@ -19,6 +19,7 @@ struct route {
 	enum route_auth auth; /* minimum role */
 	bool needs_json_body; /* 415 unless Content-Type is JSON */
 	handler_fn handler;
+	const char *metric; /* the endpoint's name in metrics and logs */
 };
 
 enum route_result {

@@ -10,7 +10,8 @@ BASE_UNIT_TESTS = \
 	tests/unit/test_conffile \
 	tests/unit/test_utf8 \
 	tests/unit/test_strict_json \
-	tests/unit/test_money
+	tests/unit/test_money \
+	tests/unit/test_log_format
 check_PROGRAMS += $(BASE_UNIT_TESTS)
 TESTS += $(BASE_UNIT_TESTS)
 tests_unit_test_buf_SOURCES = tests/unit/test_buf.c tests/unit/check.h
@@ -23,13 +24,16 @@ tests_unit_test_strict_json_SOURCES = tests/unit/test_strict_json.c tests/unit/c
 tests_unit_test_strict_json_LDADD = $(BASE_LIBS)
 tests_unit_test_money_SOURCES = tests/unit/test_money.c tests/unit/check.h
 tests_unit_test_money_LDADD = $(BASE_LIBS)
+tests_unit_test_log_format_SOURCES = tests/unit/test_log_format.c tests/unit/check.h
+tests_unit_test_log_format_LDADD = $(BASE_LIBS)
 
 # http/
 HTTP_UNIT_TESTS = \
 	tests/unit/test_router \
 	tests/unit/test_response \
 	tests/unit/test_body \
-	tests/unit/test_request
+	tests/unit/test_request \
+	tests/unit/test_prom_text
 check_PROGRAMS += $(HTTP_UNIT_TESTS)
 TESTS += $(HTTP_UNIT_TESTS)
 tests_unit_test_router_SOURCES = tests/unit/test_router.c tests/unit/check.h
@@ -40,6 +44,8 @@ tests_unit_test_body_SOURCES = tests/unit/test_body.c tests/unit/check.h
 tests_unit_test_body_LDADD = $(HTTP_LIBS)
 tests_unit_test_request_SOURCES = tests/unit/test_request.c tests/unit/check.h
 tests_unit_test_request_LDADD = $(HTTP_LIBS)
+tests_unit_test_prom_text_SOURCES = tests/unit/test_prom_text.c tests/unit/check.h
+tests_unit_test_prom_text_LDADD = $(HTTP_LIBS)
 
 # domain/
 DOMAIN_UNIT_TESTS = \
@@ -49,7 +55,8 @@ DOMAIN_UNIT_TESTS = \
 	tests/unit/test_config_rules \
 	tests/unit/test_period \
 	tests/unit/test_credits_estimate \
-	tests/unit/test_limits
+	tests/unit/test_limits \
+	tests/unit/test_host_metrics
 check_PROGRAMS += $(DOMAIN_UNIT_TESTS)
 TESTS += $(DOMAIN_UNIT_TESTS)
 tests_unit_test_keyring_SOURCES = tests/unit/test_keyring.c tests/unit/check.h
@@ -66,6 +73,8 @@ tests_unit_test_credits_estimate_SOURCES = tests/unit/test_credits_estimate.c te
 tests_unit_test_credits_estimate_LDADD = $(DOMAIN_LIBS)
 tests_unit_test_limits_SOURCES = tests/unit/test_limits.c tests/unit/check.h
 tests_unit_test_limits_LDADD = $(DOMAIN_LIBS)
+tests_unit_test_host_metrics_SOURCES = tests/unit/test_host_metrics.c tests/unit/check.h
+tests_unit_test_host_metrics_LDADD = $(DOMAIN_LIBS)
 
 # upstream/
 UPSTREAM_UNIT_TESTS = \

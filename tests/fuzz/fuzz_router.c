@@ -123,12 +123,12 @@ static void check_usage_range(const struct request *req)
 static void check_route(struct request *req)
 {
 	static const struct route table[] = {
-	        {HTTP_GET, "/health", ROUTE_PUBLIC, false, NULL},
-	        {HTTP_GET | HTTP_PUT, "/{app}/ai/config", ROUTE_ADMIN, false, NULL},
-	        {HTTP_POST, "/{app}/chat/completions", ROUTE_CLIENT, true, NULL},
-	        {HTTP_GET, "/{app}/models", ROUTE_CLIENT, false, NULL},
-	        {HTTP_GET, "/{app}/models/{rest}", ROUTE_CLIENT, false, NULL},
-	        {HTTP_DELETE, "/{app}/x/{rest}", ROUTE_CLIENT, false, NULL},
+	        {HTTP_GET, "/health", ROUTE_PUBLIC, false, NULL, NULL},
+	        {HTTP_GET | HTTP_PUT, "/{app}/ai/config", ROUTE_ADMIN, false, NULL, NULL},
+	        {HTTP_POST, "/{app}/chat/completions", ROUTE_CLIENT, true, NULL, NULL},
+	        {HTTP_GET, "/{app}/models", ROUTE_CLIENT, false, NULL, NULL},
+	        {HTTP_GET, "/{app}/models/{rest}", ROUTE_CLIENT, false, NULL, NULL},
+	        {HTTP_DELETE, "/{app}/x/{rest}", ROUTE_CLIENT, false, NULL, NULL},
 	};
 	const struct route *r = NULL;
 	unsigned allowed = 0;

@@ -5,6 +5,7 @@ run.py runs this module last, and the database is always restarted at the
 end, whatever failed."""
 
 import os
+import re
 import subprocess
 import threading
 
@@ -60,9 +61,38 @@ class DatabaseRestartTest(gw.GatewayTest):
         self.assertEqual(body.get("status"), "unavailable", repr(r))
         self.assertEqual(body.get("database"), "down", repr(r))
 
+    def test_2_health_503_has_retry_after(self):
+        r = gw.wait_status(lambda: request("GET", "/v1/health"), 503, DOWN_WITHIN)
+        self.assertEqual(r.header("retry-after"), "1", repr(r))
+
+    def test_2_live_200_ready_503_while_db_down(self):
+        # liveness asks nobody: a probe must not restart a pool the database left
+        for _ in range(5):
+            r = request("GET", "/v1/health/live")
+            self.assertEqual(self.assertOkJson(r), {"status": "ok"})
+        r = gw.wait_status(lambda: request("GET", "/v1/health/ready"), 503, DOWN_WITHIN)
+        self.assertUnavailable(r)
+        self.assertEqual(r.header("retry-after"), "1", repr(r))
+        body = r.json()
+        self.assertEqual(body.get("database"), "down", repr(r))
+        self.assertEqual(body.get("upstream"), "ok", repr(r))
+
+    def test_2_database_errors_counted_while_db_down(self):
+        def errors():
+            r = request("GET", "/v1/metrics")
+            self.assertEqual(r.status, 200, repr(r))  # the scrape needs no database
+            m = re.search(r"^aigw_database_errors_total (\d+)$", r.text, re.M)
+            self.assertIsNotNone(m, r.text[:2000])
+            return int(m.group(1))
+        before = errors()
+        for _ in range(3):
+            self.assertUnavailable(request("GET", "/v1/health"))
+        self.assertGreaterEqual(errors() - before, 3)
+
     def test_3_config_get_503_while_db_down(self):
         r = gw.get_config(self.app_id, self.admin)
         self.assertUnavailable(r)
+        self.assertEqual(r.header("retry-after"), "1", repr(r))
 
     def test_3_config_put_503_while_db_down(self):
         r = gw.put_config(self.app_id, self.admin, {"maxTokensPerRequest": 1})
@@ -84,6 +114,9 @@ class DatabaseRestartTest(gw.GatewayTest):
         self.assertEqual(rc, 0, "deploy/stack db-start failed: %s" % out)
         r = gw.wait_status(lambda: request("GET", "/v1/health"), 200, UP_WITHIN)
         self.assertEqual(self.assertOkJson(r), {"status": "ok", "database": "ok"})
+        r = gw.wait_status(lambda: request("GET", "/v1/health/ready"), 200, UP_WITHIN)
+        self.assertEqual(self.assertOkJson(r),
+                         {"status": "ok", "database": "ok", "upstream": "ok"})
 
     def test_6_requests_work_after_restart(self):
         r = gw.wait_status(lambda: gw.get_config(self.app_id, self.admin), 200,

@@ -308,6 +308,7 @@ static void unknown_token_fails_closed(void)
 	snprintf(buf, sizeof(buf), "Bearer %s", unknown_token);
 	send_req(&r, "GET", "/v1/app1/ai/config", buf, NULL, NULL, END);
 	check_error(&r, 503, "service_unavailable");
+	CHECK_STR(header(&r, "Retry-After"), "1");
 	result_free(&r);
 	/* scheme is case-insensitive, extra spaces are fine: still reaches the db */
 	snprintf(buf, sizeof(buf), "bEaReR    %s  ", unknown_token);
@@ -432,7 +433,64 @@ static void health_db_down(void)
 	CHECK_STR(err_field(&r, "type"), "service_unavailable");
 	CHECK_INT(cJSON_GetObjectItemCaseSensitive(e, "code")->valueint, 503);
 	CHECK(header(&r, "x-request-id") != NULL);
+	CHECK_STR(header(&r, "Retry-After"), "1");
 	result_free(&r);
+}
+
+/* Liveness asks nobody: 200 with the database down. */
+static void health_live_without_db(void)
+{
+	struct result r;
+
+	send_req(&r, "GET", "/v1/health/live", NULL, NULL, NULL, END);
+	CHECK_INT(r.status, 200);
+	CHECK_STR(cJSON_GetObjectItemCaseSensitive(r.json, "status")->valuestring, "ok");
+	result_free(&r);
+}
+
+/* Readiness: the database down (and the upstream, 127.0.0.1:1, too): 503
+ * with Retry-After, saying which. */
+static void health_ready_down(void)
+{
+	struct result r;
+
+	send_req(&r, "GET", "/v1/health/ready", NULL, NULL, NULL, END);
+	CHECK_INT(r.status, 503);
+	CHECK_STR(header(&r, "Retry-After"), "1");
+	CHECK_STR(cJSON_GetObjectItemCaseSensitive(r.json, "database")->valuestring, "down");
+	CHECK_STR(cJSON_GetObjectItemCaseSensitive(r.json, "upstream")->valuestring, "down");
+	CHECK_STR(err_field(&r, "type"), "service_unavailable");
+	result_free(&r);
+}
+
+/* Public without metrics_token; with one, only with it as a bearer token. */
+static void metrics_token_checked(void)
+{
+	struct result r;
+
+	send_req(&r, "GET", "/v1/metrics", NULL, NULL, NULL, END);
+	CHECK_INT(r.status, 200);
+	CHECK(strncmp(header(&r, "Content-Type"), "text/plain; version=0.0.4", 25) == 0);
+	CHECK(strstr(r.body, "# TYPE aigw_http_requests_total counter\n") != NULL);
+	result_free(&r);
+	free(conf.metrics_token);
+	conf.metrics_token = xstrdup("s3cret-metrics");
+	send_req(&r, "GET", "/v1/metrics", NULL, NULL, NULL, END);
+	check_error(&r, 401, "authentication_error");
+	CHECK_STR(header(&r, "WWW-Authenticate"), "Bearer");
+	result_free(&r);
+	send_req(&r, "GET", "/v1/metrics", "Bearer s3cret-metric", NULL, NULL, END);
+	CHECK_INT(r.status, 401);
+	result_free(&r);
+	send_req(&r, "GET", "/v1/metrics", "Bearer s3cret-metrics", NULL, NULL, END);
+	CHECK_INT(r.status, 200);
+	CHECK(strstr(r.body, "aigw_metrics_host_wide") != NULL);
+	result_free(&r);
+	send_req(&r, "POST", "/v1/metrics", "Bearer s3cret-metrics", NULL, NULL, END);
+	CHECK_INT(r.status, 405);
+	result_free(&r);
+	free(conf.metrics_token);
+	conf.metrics_token = xstrdup("");
 }
 
 static void seed(const char *token, long long id, const char *app, enum key_role role);
@@ -498,6 +556,8 @@ int main(void)
 	conf.db_host = xstrdup("127.0.0.1");
 	conf.db_port = 1; /* nothing listens there: the database is "down" */
 	conf.auth_cache_ttl_s = 2;
+	free(conf.upstream_url);
+	conf.upstream_url = xstrdup("http://127.0.0.1:1"); /* the upstream is "down" too */
 	if (keyring_parse(&test_kr, "1 " HEXA "\n2 " HEXB "\n", err) != AIGW_OK)
 		return 1;
 	ctx = thread_ctx_new(&conf, &test_kr, NULL);
@@ -523,6 +583,9 @@ int main(void)
 	RUN(put_validation_before_db);
 	RUN(handlers_fail_closed);
 	RUN(health_db_down);
+	RUN(health_live_without_db);
+	RUN(health_ready_down);
+	RUN(metrics_token_checked);
 	RUN(cache_entry_dropped_with_its_app);
 	RUN(cache_entry_expires);
 

@@ -36,13 +36,13 @@ static void h_model(struct thread_ctx *c, struct request *q, struct response *r)
 }
 
 static const struct route table[] = {
-        {HTTP_GET, "/health", ROUTE_PUBLIC, false, h_health},
-        {HTTP_GET | HTTP_PUT, "/{app}/ai/config", ROUTE_ADMIN, true, h_config},
-        {HTTP_GET, "/{app}/ai/usage", ROUTE_ADMIN, false, h_usage},
-        {HTTP_POST, "/{app}/chat/completions", ROUTE_CLIENT, true, h_chat},
-        {HTTP_POST, "/{app}/embeddings", ROUTE_CLIENT, true, h_embeddings},
-        {HTTP_GET, "/{app}/models", ROUTE_CLIENT, false, h_models},
-        {HTTP_GET, "/{app}/models/{rest}", ROUTE_CLIENT, false, h_model},
+        {HTTP_GET, "/health", ROUTE_PUBLIC, false, h_health, NULL},
+        {HTTP_GET | HTTP_PUT, "/{app}/ai/config", ROUTE_ADMIN, true, h_config, NULL},
+        {HTTP_GET, "/{app}/ai/usage", ROUTE_ADMIN, false, h_usage, NULL},
+        {HTTP_POST, "/{app}/chat/completions", ROUTE_CLIENT, true, h_chat, NULL},
+        {HTTP_POST, "/{app}/embeddings", ROUTE_CLIENT, true, h_embeddings, NULL},
+        {HTTP_GET, "/{app}/models", ROUTE_CLIENT, false, h_models, NULL},
+        {HTTP_GET, "/{app}/models/{rest}", ROUTE_CLIENT, false, h_model, NULL},
 };
 #define NROUTES (sizeof(table) / sizeof(table[0]))
 
