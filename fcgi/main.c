@@ -242,6 +242,8 @@ int main(int argc, char **argv)
 	if (load_config(&o, &conf, &kr, &path) != 0)
 		return 1;
 	log_set_level((enum log_level)log_level_parse(conf.log_level));
+	log_set_format(conf.log_format ? (enum log_format)log_format_parse(conf.log_format)
+	                               : LOG_FMT_TEXT);
 
 	if (o.listen != NULL) {
 		rc = pool_run(&conf, &kr, path, o.listen, o.workers, o.threads);

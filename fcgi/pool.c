@@ -339,6 +339,8 @@ static bool reload(const char *config_path, struct aigw_conf *conf, struct keyri
 	keyring_free(kr);
 	*kr = fresh_kr;
 	log_set_level((enum log_level)log_level_parse(conf->log_level));
+	log_set_format(conf->log_format ? (enum log_format)log_format_parse(conf->log_format)
+	                                : LOG_FMT_TEXT);
 	return true;
 }
 

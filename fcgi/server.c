@@ -507,7 +507,6 @@ int server_run_worker(const struct server_opts *o)
 
 	handled_signals(&handled);
 	pthread_sigmask(SIG_BLOCK, &handled, NULL);
-	/* (the pool master's own lines stay text) */
 	log_set_format(conf->log_format ? (enum log_format)log_format_parse(conf->log_format)
 	                                : LOG_FMT_TEXT);
 	if (o->master_pid != 0) {
