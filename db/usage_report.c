@@ -94,6 +94,27 @@ static void split_range(const struct utc_time *s, const struct utc_time *e, stru
 	}
 }
 
+/* The sums columns every usage query ends with: requests, prompt and
+ * completion tokens, and the cost as exact text (cost: MONEY_TEXT_LEN). */
+static void bind_sums(struct q *q, struct usage_sums *s, char *cost)
+{
+	q_out_int(q, &s->requests, NULL);
+	q_out_int(q, &s->prompt_tokens, NULL);
+	q_out_int(q, &s->completion_tokens, NULL);
+	q_out_str(q, cost, MONEY_TEXT_LEN, NULL);
+}
+
+/* The next row of q into the bound columns, its cost text read into
+ * s->cost. AIGW_ENOTFOUND after the last row. */
+static aigw_rc fetch_sums(struct q *q, struct usage_sums *s, const char *cost, char *err)
+{
+	aigw_rc rc = q_fetch(q, err);
+
+	if (rc == AIGW_OK && !money_parse(cost, &s->cost))
+		rc = aigw_fail(err, AIGW_EDB, "usage: bad cost sum '%.40s'", cost);
+	return rc;
+}
+
 void usage_report_free(struct usage_report *r)
 {
 	if (!r)
@@ -173,21 +194,10 @@ aigw_rc db_usage_report(struct db *db, const char *app_id, const char *start_day
 	q_in_str(&q, r.b2);
 	q_out_str(&q, model, sizeof model, NULL);
 	q_out_int(&q, &byok, NULL);
-	q_out_int(&q, &s.requests, NULL);
-	q_out_int(&q, &s.prompt_tokens, NULL);
-	q_out_int(&q, &s.completion_tokens, NULL);
-	q_out_str(&q, cost, sizeof cost, NULL);
+	bind_sums(&q, &s, cost);
 	rc = q_exec(&q, err);
-	while (rc == AIGW_OK) {
-		rc = q_fetch(&q, err);
-		if (rc != AIGW_OK)
-			break;
-		if (!money_parse(cost, &s.cost)) {
-			rc = aigw_fail(err, AIGW_EDB, "usage: bad cost sum '%.40s'", cost);
-			break;
-		}
+	while (rc == AIGW_OK && (rc = fetch_sums(&q, &s, cost, err)) == AIGW_OK)
 		rc = report_add(out, &cap, model, byok != 0, &s, err);
-	}
 	q_end(&q);
 	if (rc != AIGW_ENOTFOUND) {
 		usage_report_free(out);
@@ -215,19 +225,9 @@ aigw_rc db_usage_days(struct db *db, const char *app_id, const char *start_day,
 	q_in_str(&q, start_day);
 	q_in_str(&q, end_day);
 	q_out_str(&q, day, sizeof day, NULL);
-	q_out_int(&q, &s.requests, NULL);
-	q_out_int(&q, &s.prompt_tokens, NULL);
-	q_out_int(&q, &s.completion_tokens, NULL);
-	q_out_str(&q, cost, sizeof cost, NULL);
+	bind_sums(&q, &s, cost);
 	rc = q_exec(&q, err);
-	while (rc == AIGW_OK) {
-		rc = q_fetch(&q, err);
-		if (rc != AIGW_OK)
-			break;
-		if (!money_parse(cost, &s.cost)) {
-			rc = aigw_fail(err, AIGW_EDB, "usage: bad cost sum '%.40s'", cost);
-			break;
-		}
+	while (rc == AIGW_OK && (rc = fetch_sums(&q, &s, cost, err)) == AIGW_OK) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 32;
 			*days = xrealloc(*days, cap * sizeof **days);
