@@ -217,13 +217,14 @@ class MetricsCountTest(gw.ProxyTest):
                      "streamed=0", "path=/v1/%s/chat/completions" % self.app_id):
             self.assertIn(want, line)
         self.assertNotIn(self.client, line)
-        # the web server's access log names the request too
+        # the web server's access log names the request too (lighttpd
+        # buffers its access log and writes it out about once a second)
         servers = []
-        for _ in range(40):
+        for _ in range(100):
             servers = [p for p, _ in log_lines_with(rid) if "access" in os.path.basename(p)]
             if servers:
                 break
-            time.sleep(0.05)
+            time.sleep(0.1)
         self.assertTrue(servers, "the web server's access log lacks %s" % rid)
 
 
