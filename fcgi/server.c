@@ -295,7 +295,10 @@ static void *thread_main(void *arg)
 	ctx = thread_ctx_new(w->o->conf, w->o->keyring, w->svc);
 
 	/* Counted idle by the spawner from its start. */
-	FCGX_InitRequest(&fr, w->o->listen_fd, 0);
+	/* An interrupted accept returns (-EINTR): that is how a stop reaches an
+	 * idle thread, without libfcgi's shutdown flag, which would also fail
+	 * the reads of a request accepted in that same instant. */
+	FCGX_InitRequest(&fr, w->o->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
 	for (;;) {
 		int rc;
 
@@ -310,6 +313,8 @@ static void *thread_main(void *arg)
 		if (rc < 0) {
 			if (atomic_load(&w->stopping))
 				break;
+			if (rc == -EINTR)
+				continue;
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK) {
 				/* The listening socket's receive timeout: a second without
 				 * a request. A surplus thread ends now, idle. */
@@ -450,10 +455,13 @@ static int count_busy(struct worker *w)
 
 /* Stops accepting and waits for in-flight requests for conf
  * drain_timeout_s; then cuts those still running (each answers an error and
- * records its row) and gives them CUT_GRACE_MS. Idle threads sit in
- * accept() or in a read on a kept-alive connection: the wake signal
- * interrupts that, and libfcgi's shutdown flag makes Accept return -1. The
- * signal is repeated because it can land just before the thread blocks. */
+ * records its row) and gives them server_stop_grace_ms. Idle threads sit in
+ * accept() (the shipped web server setups keep no FastCGI connection open
+ * between requests): the wake signal interrupts it
+ * (FCGI_FAIL_ACCEPT_ON_INTR), the thread sees stopping
+ * and ends; a request accepted just before is served in full, like every
+ * other in flight. The signal is repeated because it can land just before
+ * the thread blocks; the socket's 1 s receive timeout bounds that anyway. */
 static void stop_threads(struct worker *w, const pthread_t *spawner)
 {
 	long long cut_at = clock_us() + (long long)w->o->conf->drain_timeout_s * 1000000LL;
@@ -461,7 +469,6 @@ static void stop_threads(struct worker *w, const pthread_t *spawner)
 	bool cut = false;
 
 	atomic_store(&w->stopping, true);
-	FCGX_ShutdownPending();
 	pthread_mutex_lock(&w->mu);
 	pthread_cond_broadcast(&w->changed);
 	pthread_mutex_unlock(&w->mu);
