@@ -23,7 +23,7 @@ import time
 import faultlib as fl
 
 NAME = "journal_full"
-TMPFS_SIZE = "8m"
+TMPFS_SIZE = "16m"
 CLIENTS = 20
 WARM_S = 2.0
 FULL_S = 5.0
