@@ -121,8 +121,8 @@ def run(ctx):
         if not (now - old_workers):
             problems.append("no new worker process after the reload (workers %s, before %s)"
                             % (sorted(now), sorted(old_workers)))
-        gone = fl.wait_until(lambda: not (old_workers & {p for p in old_workers
-                                                         if fl.proc_alive(p)}), OLD_GONE_S, 0.1)
+        gone = fl.wait_until(lambda: not any(fl.proc_alive(p) for p in old_workers),
+                             OLD_GONE_S, 0.1)
         left = sorted(p for p in old_workers if fl.proc_alive(p))
         fig["old_gone_s"] = "%.1f" % (time.monotonic() - t_end) if gone else ">%.0f" % OLD_GONE_S
         if left:
