@@ -111,7 +111,9 @@ def run(ctx):
         since = fl.sim_seq()
         load = fl.Load(prefix, apps, clients=CLIENTS, max_s=60, words=8, pace_ms=25).start()
         time.sleep(WARM_S)
+        watcher = fl.RowWatcher(apps)
         t_full = time.monotonic()
+        watcher.start(t_full)
         written = fill(filler)
         vfs = os.statvfs(jdir)
         fig["filled_mb"] = "%.1f" % (written / 1048576.0)
@@ -165,7 +167,7 @@ def run(ctx):
         if cut:
             problems.append("%d streams did not end with [DONE]: %s"
                             % (len(cut), "; ".join(c.describe() for c in cut[:3])))
-        led, lp = fl.ledger(apps, since, prefix, SETTLE_S)
+        led, lp = fl.ledger(apps, since, prefix, SETTLE_S, watcher)
         fig.update(led)
         problems += lp
     finally:

@@ -71,7 +71,9 @@ def run(ctx):
     old_conf = fl.conf_set("sse_keepalive_s", "1")
     restored = False
     try:
+        watcher = fl.RowWatcher(apps)
         t_reload = time.monotonic()
+        watcher.start(t_reload)
         ok, msg = reload_pool()
         fig["reload_s"] = "%.1f" % (time.monotonic() - t_reload)
         if not ok:
@@ -131,7 +133,7 @@ def run(ctx):
         if fl.pool_master() != master:
             problems.append("the pool master changed (%s -> %s): a reload is not a restart"
                             % (master, fl.pool_master()))
-        led, lp = fl.ledger(apps, since, prefix, SETTLE_S)
+        led, lp = fl.ledger(apps, since, prefix, SETTLE_S, watcher)
         fig.update(led)
         problems += lp
         # Back to the stack's config.
