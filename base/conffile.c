@@ -75,6 +75,9 @@ static const struct conf_key conf_keys[] = {
         {"db_wait_ms", CT_INT, OFF(db_wait_ms), 1, 60000, false},
         {"usage_flush_ms", CT_INT, OFF(usage_flush_ms), 1, 1000, false},
         {"limits_file", CT_STR_EMPTY, OFF(limits_file), 0, 0, false},
+        {"journal_dir", CT_STR, OFF(journal_dir), 0, 0, false},
+        {"journal_max_mb", CT_INT, OFF(journal_max_mb), 1, 1024 * 1024, false},
+        {"drain_timeout_s", CT_INT, OFF(drain_timeout_s), 0, 86400, false},
         {"log_level", CT_LOGLEVEL, OFF(log_level), 0, 0, false},
 };
 
@@ -133,6 +136,9 @@ void conf_defaults(struct aigw_conf *c)
 	c->db_wait_ms = 5000;
 	c->usage_flush_ms = 10;
 	c->limits_file = xstrdup("");
+	c->journal_dir = xstrdup("/var/lib/aigw/journal");
+	c->journal_max_mb = 1024;
+	c->drain_timeout_s = 600;
 	c->log_level = xstrdup("info");
 }
 

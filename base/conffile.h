@@ -63,6 +63,11 @@ struct aigw_conf {
 	int usage_flush_ms; /* longest wait of a usage row for its batch; default 10 */
 	char *limits_file;  /* the host's shared limits table; "" (default): a
 	                       file in /dev/shm named after the database */
+	char *journal_dir;  /* the usage journal's files (usage_journal.h);
+	                       default /var/lib/aigw/journal */
+	int journal_max_mb; /* their total size at most; default 1024 */
+	int drain_timeout_s; /* how long a stopping worker lets its requests
+	                        run before it cuts them; default 600 */
 
 	char *log_level; /* default "info" */
 };

@@ -199,8 +199,7 @@ int main(int argc, char **argv)
 	}
 
 	if (o.listen != NULL) {
-		rc = pool_run(&conf, &kr, o.listen, o.workers ? o.workers : conf.workers,
-		              o.threads ? o.threads : conf.threads);
+		rc = pool_run(&conf, &kr, path, o.listen, o.workers, o.threads);
 	} else {
 		struct server_opts so;
 

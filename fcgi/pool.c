@@ -22,11 +22,13 @@
 #include "alloc.h"
 #include "clock.h"
 #include "conffile.h"
+#include "keyring.h"
 #include "log.h"
 #include "server.h"
 
-/* A worker's own drain bound is 10 s; one more second to exit, then SIGKILL. */
-#define KILL_AFTER_MS 11000
+/* A stopping worker drains for conf drain_timeout_s, then cuts what still
+ * runs and gives it 10 s (server.h); past that and this margin, SIGKILL. */
+#define KILL_MARGIN_MS 15000
 /* A worker dying sooner than this after its start is restarted after a pause,
  * so a crash at startup does not become a fork loop. */
 #define QUICK_DEATH_MS 1000
@@ -37,6 +39,23 @@ struct slot {
 	long long started; /* ms, monotonic */
 	long long restart_at;
 };
+
+/* Workers of an earlier configuration, draining after a reload. */
+struct draining {
+	pid_t *pids;
+	long long *kill_at; /* ms, monotonic */
+	size_t n, cap;
+};
+
+static long long now_ms(void)
+{
+	return clock_us() / 1000;
+}
+
+static long long kill_after_ms(const struct aigw_conf *conf)
+{
+	return (long long)conf->drain_timeout_s * 1000 + KILL_MARGIN_MS;
+}
 
 /* HOST:PORT when the text after the last ':' is a port and the host part
  * has no '/'; anything else is a unix socket path. */
@@ -210,9 +229,10 @@ static void describe_exit(pid_t pid, int status)
 		log_warn("worker %ld killed by signal %d", (long)pid, WTERMSIG(status));
 }
 
-/* Reaps dead workers; when not stopping, schedules their restart. Returns
- * how many are still running. */
-static int reap(struct slot *slots, int n, bool stopping)
+/* Reaps dead workers; when not stopping, schedules their restart. A
+ * draining worker of an earlier configuration is only forgotten. Returns
+ * how many of slots are still running. */
+static int reap(struct slot *slots, int n, struct draining *old, bool stopping)
 {
 	int status, i, live = 0;
 	pid_t pid;
@@ -221,13 +241,22 @@ static int reap(struct slot *slots, int n, bool stopping)
 		pid = waitpid(-1, &status, WNOHANG);
 		if (pid <= 0)
 			break;
+		for (size_t k = 0; k < old->n; k++) {
+			if (old->pids[k] != pid)
+				continue;
+			describe_exit(pid, status);
+			old->pids[k] = old->pids[old->n - 1];
+			old->kill_at[k] = old->kill_at[old->n - 1];
+			old->n--;
+			break;
+		}
 		for (i = 0; i < n; i++) {
 			if (slots[i].pid != pid)
 				continue;
 			describe_exit(pid, status);
 			slots[i].pid = 0;
-			slots[i].restart_at = clock_us() / 1000;
-			if (!stopping && (clock_us() / 1000) - slots[i].started < QUICK_DEATH_MS) {
+			slots[i].restart_at = now_ms();
+			if (!stopping && now_ms() - slots[i].started < QUICK_DEATH_MS) {
 				log_warn("worker %ld died within %d ms of its start; restarting "
 				         "in %d ms",
 				         (long)pid, QUICK_DEATH_MS, RESTART_DELAY_MS);
@@ -241,15 +270,6 @@ static int reap(struct slot *slots, int n, bool stopping)
 	return live;
 }
 
-static void signal_all(struct slot *slots, int n, int sig)
-{
-	int i;
-
-	for (i = 0; i < n; i++)
-		if (slots[i].pid != 0)
-			kill(slots[i].pid, sig);
-}
-
 /* Removes the socket file only if it is still the one we bound (a newer
  * pool may have replaced it). */
 static void remove_socket(const char *path, const struct stat *ours)
@@ -260,18 +280,79 @@ static void remove_socket(const char *path, const struct stat *ours)
 		unlink(path);
 }
 
-int pool_run(const struct aigw_conf *conf, const struct keyring *keyring, const char *spec,
-             int workers, int threads)
+/* Moves the running workers of slots to old, to drain (they were sent
+ * SIGTERM), with their SIGKILL time. */
+static void retire_all(struct slot *slots, int n, struct draining *old, long long kill_at)
+{
+	for (int i = 0; i < n; i++) {
+		if (slots[i].pid == 0)
+			continue;
+		kill(slots[i].pid, SIGTERM);
+		if (old->n == old->cap) {
+			old->cap = old->cap ? old->cap * 2 : 8;
+			old->pids = xrealloc(old->pids, old->cap * sizeof(*old->pids));
+			old->kill_at = xrealloc(old->kill_at, old->cap * sizeof(*old->kill_at));
+		}
+		old->pids[old->n] = slots[i].pid;
+		old->kill_at[old->n] = kill_at;
+		old->n++;
+		slots[i].pid = 0;
+	}
+}
+
+/* SIGKILLs the draining workers past their time. */
+static void kill_late(struct draining *old)
+{
+	for (size_t k = 0; k < old->n; k++) {
+		if (old->kill_at[k] && now_ms() >= old->kill_at[k]) {
+			log_warn("worker %ld still running after its drain; killing it",
+			         (long)old->pids[k]);
+			kill(old->pids[k], SIGKILL);
+			old->kill_at[k] = 0;
+		}
+	}
+}
+
+/* Reads the configuration and keyring again into *conf and *kr. On any
+ * error the running ones stay (logged) and false is returned. */
+static bool reload(const char *config_path, struct aigw_conf *conf, struct keyring *kr)
+{
+	struct aigw_conf fresh;
+	struct keyring fresh_kr;
+	char err[AIGW_ERRLEN];
+
+	conf_defaults(&fresh);
+	if (conf_load(&fresh, config_path, err) != AIGW_OK) {
+		log_error("reload refused: configuration: %s; the running workers stay", err);
+		conf_free(&fresh);
+		return false;
+	}
+	memset(&fresh_kr, 0, sizeof(fresh_kr));
+	if (keyring_load(&fresh_kr, fresh.keyring, err) != AIGW_OK) {
+		log_error("reload refused: keyring: %s; the running workers stay", err);
+		conf_free(&fresh);
+		return false;
+	}
+	conf_free(conf);
+	*conf = fresh;
+	keyring_free(kr);
+	*kr = fresh_kr;
+	log_set_level((enum log_level)log_level_parse(conf->log_level));
+	return true;
+}
+
+int pool_run(struct aigw_conf *conf, struct keyring *keyring, const char *config_path,
+             const char *spec, int workers_override, int threads_override)
 {
 	struct server_opts opts;
 	struct slot *slots;
+	struct draining old = {0};
 	struct stat sock_st;
 	char err[AIGW_ERRLEN];
 	char *unix_path = NULL;
 	sigset_t set;
-	bool stopping = false, killed = false;
-	long long kill_at = 0;
-	int fd, i;
+	bool stopping = false;
+	int fd, i, workers;
 
 	fd = pool_listen(spec, &unix_path, err);
 	if (fd < 0) {
@@ -295,13 +376,14 @@ int pool_run(const struct aigw_conf *conf, const struct keyring *keyring, const 
 	opts.conf = conf;
 	opts.keyring = keyring;
 	opts.listen_fd = fd;
-	opts.threads = threads;
+	opts.threads = threads_override ? threads_override : conf->threads;
 	opts.max_requests = conf->max_requests;
 	opts.master_pid = getpid();
+	workers = workers_override ? workers_override : conf->workers;
 
 	log_info("pool listening on %s: %d workers, each up to %d requests in flight (%d threads "
 	         "kept waiting)",
-	         spec, workers, conf->max_requests, threads);
+	         spec, workers, conf->max_requests, opts.threads);
 	slots = xcalloc((size_t)workers, sizeof(*slots));
 	for (i = 0; i < workers; i++)
 		spawn(&slots[i], &opts);
@@ -312,27 +394,38 @@ int pool_run(const struct aigw_conf *conf, const struct keyring *keyring, const 
 		int live;
 
 		if ((sig == SIGTERM || sig == SIGINT) && !stopping) {
-			log_info("signal %d: stopping %d workers", sig, workers);
+			log_info("signal %d: stopping %d workers (each drains for up to %d s)", sig,
+			         workers, conf->drain_timeout_s);
 			stopping = true;
-			kill_at = (clock_us() / 1000) + KILL_AFTER_MS;
-			signal_all(slots, workers, SIGTERM);
-		} else if (sig == SIGHUP || sig == SIGUSR1) {
-			log_info("signal %d ignored (restart the pool to reload)", sig);
-		}
-		live = reap(slots, workers, stopping);
-		if (stopping) {
-			if (live == 0)
-				break;
-			if (!killed && (clock_us() / 1000) >= kill_at) {
-				log_warn("%d workers still running after %d ms; killing them", live,
-				         KILL_AFTER_MS);
-				signal_all(slots, workers, SIGKILL);
-				killed = true;
+			retire_all(slots, workers, &old, now_ms() + kill_after_ms(conf));
+		} else if (sig == SIGHUP && !stopping) {
+			/* The draining workers keep the configuration they had; new
+			 * ones start with the file as it is now. */
+			long long kill_at = now_ms() + kill_after_ms(conf);
+			if (reload(config_path, conf, keyring)) {
+				retire_all(slots, workers, &old, kill_at);
+				free(slots);
+				opts.threads = threads_override ? threads_override : conf->threads;
+				opts.max_requests = conf->max_requests;
+				workers = workers_override ? workers_override : conf->workers;
+				slots = xcalloc((size_t)workers, sizeof(*slots));
+				log_info("reload: %zu workers drain, %d start with %s", old.n, workers,
+				         config_path);
+				for (i = 0; i < workers; i++)
+					spawn(&slots[i], &opts);
 			}
+		} else if (sig == SIGUSR1) {
+			log_info("signal %d ignored (SIGHUP reloads, SIGTERM stops)", sig);
+		}
+		live = reap(slots, workers, &old, stopping);
+		kill_late(&old);
+		if (stopping) {
+			if (live == 0 && old.n == 0)
+				break;
 			continue;
 		}
 		for (i = 0; i < workers; i++)
-			if (slots[i].pid == 0 && (clock_us() / 1000) >= slots[i].restart_at)
+			if (slots[i].pid == 0 && now_ms() >= slots[i].restart_at)
 				spawn(&slots[i], &opts);
 	}
 
@@ -341,6 +434,8 @@ int pool_run(const struct aigw_conf *conf, const struct keyring *keyring, const 
 		remove_socket(unix_path, &sock_st);
 	free(unix_path);
 	free(slots);
+	free(old.pids);
+	free(old.kill_at);
 	log_info("pool stopped");
 	return 0;
 }

@@ -40,8 +40,12 @@
 #include "services.h"
 #include "upstream.h"
 
-/* How long in-flight requests get after a stop signal. */
-#define DRAIN_TIMEOUT_MS 10000
+/* After the drain (conf drain_timeout_s) cut the requests still running,
+ * they get this long to answer their error and journal their rows. */
+#define CUT_GRACE_MS 10000
+/* Usage rows not yet in the database get this long at the end; what is
+ * left stays in the journal for the next process. */
+#define USAGE_FLUSH_AT_STOP_MS 5000
 /* Sent to idle threads to break them out of accept() when stopping. */
 #define WAKE_SIGNAL SIGUSR2
 /* accept() returns after this long without a request (SO_RCVTIMEO on the
@@ -386,13 +390,17 @@ static int count_busy(struct worker *w)
 	return n;
 }
 
-/* Stops accepting and waits (bounded) for in-flight requests. Idle threads
- * sit in accept() or in a read on a kept-alive connection: the wake signal
+/* Stops accepting and waits for in-flight requests for conf
+ * drain_timeout_s; then cuts those still running (each answers an error and
+ * records its row) and gives them CUT_GRACE_MS. Idle threads sit in
+ * accept() or in a read on a kept-alive connection: the wake signal
  * interrupts that, and libfcgi's shutdown flag makes Accept return -1. The
  * signal is repeated because it can land just before the thread blocks. */
 static void stop_threads(struct worker *w, const pthread_t *spawner)
 {
-	long long deadline = clock_us() + DRAIN_TIMEOUT_MS * 1000LL;
+	long long cut_at = clock_us() + (long long)w->o->conf->drain_timeout_s * 1000000LL;
+	long long deadline = cut_at + CUT_GRACE_MS * 1000LL;
+	bool cut = false;
 
 	atomic_store(&w->stopping, true);
 	FCGX_ShutdownPending();
@@ -414,9 +422,17 @@ static void stop_threads(struct worker *w, const pthread_t *spawner)
 		pthread_mutex_unlock(&w->mu);
 		if (live == 0)
 			break;
+		if (!cut && clock_us() >= cut_at && w->svc) {
+			log_warn("%d requests still running at the end of the drain (drain_timeout_s "
+			         "%d); cutting them",
+			         count_busy(w), w->o->conf->drain_timeout_s);
+			services_cut_requests(w->svc);
+			cut = true;
+		}
 		if (clock_us() > deadline) {
-			log_warn("%d requests still running after %d s; exiting anyway",
-			         count_busy(w), DRAIN_TIMEOUT_MS / 1000);
+			/* Their rows, if any, are in the journal for the next process. */
+			log_warn("%d requests still running %d s after they were cut; exiting anyway",
+			         count_busy(w), CUT_GRACE_MS / 1000);
 			_exit(0);
 		}
 		usleep(50 * 1000);
@@ -501,7 +517,8 @@ int server_run_worker(const struct server_opts *o)
 			break;
 		}
 		if (sig == SIGHUP)
-			log_info("SIGHUP ignored (restart the pool to reload the configuration)");
+			log_info("SIGHUP ignored by a worker (send it to the pool master to reload, or "
+			         "reload the web server that spawned aigw)");
 		pthread_mutex_lock(&w.mu);
 		live = w.n_threads;
 		pthread_mutex_unlock(&w.mu);
@@ -513,7 +530,7 @@ int server_run_worker(const struct server_opts *o)
 	stop_threads(&w, &spawner);
 out:
 	/* Usage still queued gets what is left of the drain. */
-	services_stop(w.svc, DRAIN_TIMEOUT_MS);
+	services_stop(w.svc, USAGE_FLUSH_AT_STOP_MS);
 	pthread_attr_destroy(&w.attr);
 	pthread_cond_destroy(&w.changed);
 	pthread_mutex_destroy(&w.mu);

@@ -27,9 +27,12 @@ struct server_opts {
 void server_signals_install(void);
 
 /* Runs the worker until SIGTERM, SIGINT or SIGUSR1 (libfcgi's "finish and
- * exit" signal): then stops accepting, gives in-flight requests up to 10 s,
- * and returns 0. Returns 1 if no request thread could run. If requests are
- * still running after 10 s it exits the process itself (_exit(0)). */
+ * exit" signal): then stops accepting and lets in-flight requests run for
+ * conf drain_timeout_s; those still running then are cut (each ends its
+ * answer with an error and records its row) and get 10 s more, after which
+ * the process exits anyway (_exit(0): rows not yet in the database are in
+ * its journal). Returns 0, or 1 if no request thread could run. SIGHUP is
+ * the pool master's (a reload); a worker ignores it. */
 int server_run_worker(const struct server_opts *o);
 
 #endif

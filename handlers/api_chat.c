@@ -230,6 +230,10 @@ static void finish_stream(struct chat *c, aigw_rc rc, const char *err)
 		proxy_note_aborted(c->p);
 		return;
 	}
+	if (c->p->cut) {
+		stream_error(c, 503, PROXY_CUT_MESSAGE);
+		return;
+	}
 	if (rc == AIGW_OK && (c->saw_done || c->saw_error_event))
 		return;
 	if (rc == AIGW_ETIMEOUT)
@@ -312,6 +316,8 @@ static void chat_exchange(void *state, struct thread_ctx *ctx, struct proxy *p,
 		finish_stream(c, rc, err);
 	else if (rc == AIGW_OK)
 		finish_answer(c, &up);
+	else if (p->cut)
+		proxy_answer_cut(resp);
 	else if (rc == AIGW_EGONE && response_client_gone(resp))
 		proxy_note_aborted(p);
 	else

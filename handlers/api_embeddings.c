@@ -245,6 +245,8 @@ static void embeddings_exchange(void *state, struct thread_ctx *ctx, struct prox
 		proxy_note_upstream(p, &up);
 	if (rc == AIGW_OK) {
 		answer(p, resp, &up, &e->answer, e->format, e->inputs);
+	} else if (p->cut) {
+		proxy_answer_cut(resp);
 	} else {
 		proxy_answer_transport_error(resp, rc, err);
 	}

@@ -12,6 +12,10 @@ libaigw_handlers_a_SOURCES = \
 	handlers/endpoints.h \
 	handlers/auth.c handlers/auth.h \
 	handlers/proxy.c handlers/proxy.h \
+	handlers/settle.c handlers/settle.h \
+	handlers/journal_record.c handlers/journal_record.h \
+	handlers/usage_journal.c handlers/usage_journal.h \
+	handlers/usage_recovery.c handlers/usage_recovery.h \
 	handlers/reserve.c handlers/reserve.h \
 	handlers/usage_query.c handlers/usage_query.h \
 	handlers/store_failure.c handlers/store_failure.h \

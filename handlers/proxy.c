@@ -19,6 +19,7 @@
 #include "reserve.h"
 #include "log.h"
 #include "services.h"
+#include "settle.h"
 #include "usage_writer.h"
 #include "models.h"
 #include "store_failure.h"
@@ -26,9 +27,6 @@
 
 #define MODEL_MAX 256
 #define FWD_VALUE_MAX 512
-/* Waits between asks for a generation record that is not there yet (ms). */
-static const int generation_backoff_ms[] = {200, 400, 800, 1600};
-#define GENERATION_BODY_MAX (256 * 1024)
 
 /* Reads req->body as a JSON object into *body (caller cJSON_Deletes); on
  * failure answers 400 and returns false. */
@@ -220,6 +218,19 @@ static bool admit(struct thread_ctx *ctx, const struct request *req, struct resp
 	return false;
 }
 
+/* A request whose usage row could not be journaled is not started: 503,
+ * before anything is reserved or sent (usage_journal.h). */
+static bool journal_accepting(struct response *resp, const struct proxy *p)
+{
+	if (usage_journal_accepting(p->journal))
+		return true;
+	response_header(resp, "Retry-After", "1");
+	response_error(resp, 503, NULL, NULL,
+	               "the gateway cannot record usage right now (its usage journal is full or "
+	               "its disk failed); nothing was sent upstream, retry shortly");
+	return false;
+}
+
 /* Prints body for the upstream, reserves the request's worst-case cost (the
  * printed length bounds the prompt, plus completion_bound tokens) and fills
  * *rq. On failure answers (500/402/503) and returns false. */
@@ -250,6 +261,12 @@ static bool prepare_call(struct thread_ctx *ctx, struct response *resp, struct p
 	/* settled with the usage row */
 	p->rec.reservation_id = p->resv.id;
 	p->rec.period_id = p->resv.period_id;
+	if (p->journal && p->resv.id > 0) {
+		/* should the process die, whoever adopts its journal releases it */
+		struct journal_entry e = {.kind = JOURNAL_HOLD, .rec = p->rec,
+		                          .amount = p->resv.amount};
+		usage_journal_note(p->journal, &p->jt, &e);
+	}
 	*rq = (struct upstream_request){
 	        .method = "POST",
 	        .path = path,
@@ -353,6 +370,12 @@ void proxy_answer_upstream_error(struct response *resp, const struct proxy *p,
 	cJSON_Delete(parsed);
 }
 
+void proxy_answer_cut(struct response *resp)
+{
+	response_header(resp, "Retry-After", "1");
+	response_error(resp, 503, NULL, NULL, PROXY_CUT_MESSAGE);
+}
+
 void proxy_answer_transport_error(struct response *resp, aigw_rc rc, const char *err)
 {
 	if (rc == AIGW_ETIMEOUT)
@@ -367,6 +390,14 @@ void proxy_note_upstream(struct proxy *p, const struct upstream_response *up)
 		snprintf(p->rec.generation_id, sizeof(p->rec.generation_id), "%s",
 		         up->generation_id);
 	p->billable = up->status >= 200 && up->status <= 299;
+	if (p->journal && p->billable) {
+		/* From here the upstream bills: should the process die before the
+		 * row, this is what it is settled from. */
+		struct journal_entry e = {.kind = JOURNAL_OPEN, .rec = p->rec,
+		                          .sent_bytes = p->sent_bytes};
+		e.rec.streamed = strstr(up->content_type, "event-stream") != NULL;
+		usage_journal_note(p->journal, &p->jt, &e);
+	}
 }
 
 void proxy_note_model_billed(struct proxy *p, const char *model)
@@ -414,91 +445,6 @@ void proxy_note_unusable_answer(struct proxy *p)
 	p->no_estimate = true;
 }
 
-/* Collects a small upstream answer into a capped buffer. */
-static int collect_body(void *arg, const char *bytes, size_t n)
-{
-	return buf_append(arg, bytes, n) == AIGW_OK ? 0 : 1;
-}
-
-/* Asks the upstream's generation record for the cost of p's request.
- * Returns true when the record gave a cost. */
-static bool settle_from_generation(struct thread_ctx *ctx, struct proxy *p)
-{
-	char path[256];
-	char err[AIGW_ERRLEN];
-	size_t tries = sizeof(generation_backoff_ms) / sizeof(generation_backoff_ms[0]);
-
-	if (!p->rec.generation_id[0] || !ctx->upstream)
-		return false;
-	if (strspn(p->rec.generation_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	                                 "0123456789-_") != strlen(p->rec.generation_id))
-		return false; /* goes into a URL: only ids of the usual shape */
-	snprintf(path, sizeof(path), "/generation?id=%s", p->rec.generation_id);
-	for (size_t i = 0; i <= tries; i++) {
-		struct upstream_request rq = {.method = "GET", .path = path, .api_key = p->api_key};
-		struct upstream_callbacks cb = {.on_data = collect_body};
-		struct upstream_response up;
-		struct buf b;
-
-		buf_init(&b, GENERATION_BODY_MAX);
-		aigw_rc rc = upstream_call(ctx->upstream, &rq, &cb, &b, &up, err);
-		if (rc == AIGW_OK && up.status == 200) {
-			cJSON *j = cJSON_ParseWithLength(b.data ? b.data : "", b.len);
-			const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "data");
-			const cJSON *cost = cJSON_GetObjectItemCaseSensitive(d, "total_cost");
-			const cJSON *tp = cJSON_GetObjectItemCaseSensitive(d, "tokens_prompt");
-			const cJSON *tc = cJSON_GetObjectItemCaseSensitive(d, "tokens_completion");
-			int64_t units =
-			        cJSON_IsNumber(cost) ? money_from_usd(cost->valuedouble) : -1;
-			if (units >= 0) {
-				p->rec.cost = units;
-				p->rec.cost_source = COST_GENERATION;
-				if (cJSON_IsNumber(tp))
-					p->rec.prompt_tokens = (long long)tp->valuedouble;
-				if (cJSON_IsNumber(tc))
-					p->rec.completion_tokens = (long long)tc->valuedouble;
-			}
-			cJSON_Delete(j);
-			buf_free(&b);
-			return units >= 0;
-		}
-		buf_free(&b);
-		if (rc != AIGW_OK || (up.status != 404 && up.status < 500))
-			break;
-		if (i < tries) {
-			struct timespec ts = {0, generation_backoff_ms[i] * 1000000L};
-			nanosleep(&ts, NULL);
-		}
-	}
-	log_warn("proxy: no generation record for %s", p->rec.generation_id);
-	return false;
-}
-
-/* About four bytes of English or JSON per token: an estimate, marked so. */
-#define BYTES_PER_TOKEN 4
-
-/* Prices what the upstream did not bill explicitly from our price table. */
-static void settle_from_price_table(struct thread_ctx *ctx, struct proxy *p)
-{
-	struct model_price price;
-	char err[AIGW_ERRLEN];
-	const char *model = p->rec.model_billed[0] ? p->rec.model_billed : p->rec.model_requested;
-
-	if (db_model_price(ctx->db, model, &price, err) != AIGW_OK) {
-		log_warn("proxy: no price for %s, request %s recorded without cost", model,
-		         p->rec.request_id);
-		return;
-	}
-	if (!p->rec.prompt_tokens)
-		p->rec.prompt_tokens = (p->sent_bytes + BYTES_PER_TOKEN - 1) / BYTES_PER_TOKEN;
-	if (!p->rec.completion_tokens)
-		p->rec.completion_tokens =
-		        (p->answer_bytes + BYTES_PER_TOKEN - 1) / BYTES_PER_TOKEN;
-	p->rec.cost = price.request + p->rec.prompt_tokens * price.prompt +
-	              p->rec.completion_tokens * price.completion;
-	p->rec.cost_source = COST_ESTIMATE;
-}
-
 /* Settles a request whose answer carried no cost (the generation record,
  * with retries), then hands the usage row to the process's usage writer,
  * which in the same transaction settles p's reservation and adds the cost
@@ -509,14 +455,14 @@ static void record(struct thread_ctx *ctx, struct proxy *p)
 	char err[AIGW_ERRLEN];
 	aigw_rc rc;
 
-	if (p->rec.cost_source == COST_NONE && p->billable && !settle_from_generation(ctx, p) &&
-	    !p->no_estimate)
-		settle_from_price_table(ctx, p);
+	if (p->rec.cost_source == COST_NONE && p->billable &&
+	    !settle_from_generation(ctx->upstream, p->api_key, &p->rec) && !p->no_estimate)
+		settle_from_price_table(ctx->db, &p->rec, p->sent_bytes, p->answer_bytes);
 	p->rec.duration_us = clock_us() - p->start_us;
 	/* Settled with the row. */
 	p->resv.id = 0;
 	if (ctx->svc) {
-		usage_writer_submit(ctx->svc->writer, &p->rec);
+		usage_writer_submit(ctx->svc->writer, &p->rec, &p->jt);
 		return;
 	}
 	rc = db_usage_record(ctx->db, &p->rec, err);
@@ -536,6 +482,7 @@ static void end(struct thread_ctx *ctx, struct proxy *p)
 		         "by itself): %s",
 		         p->resv.id, p->rec.request_id, err);
 	p->resv.id = 0;
+	usage_journal_forget(p->journal, &p->jt);
 	limits_leave(ctx->svc ? ctx->svc->limits : NULL, &p->ticket);
 	if (p->byok_plain)
 		byok_plain_free(p->byok_plain);
@@ -551,14 +498,49 @@ static void end(struct thread_ctx *ctx, struct proxy *p)
 	p->app = NULL;
 }
 
+/* The endpoint's callbacks, and the worker's drain watched on each tick. */
+struct watched_call {
+	const struct upstream_callbacks *cb;
+	void *arg;
+	struct proxy *p;
+	const struct services *svc;
+};
+
+static int watch_headers(void *arg, const struct upstream_response *res)
+{
+	struct watched_call *w = arg;
+
+	return w->cb->on_headers ? w->cb->on_headers(w->arg, res) : 0;
+}
+
+static int watch_data(void *arg, const char *bytes, size_t n)
+{
+	struct watched_call *w = arg;
+
+	return w->cb->on_data ? w->cb->on_data(w->arg, bytes, n) : 0;
+}
+
+static int watch_tick(void *arg, long long idle_ms)
+{
+	struct watched_call *w = arg;
+
+	if (services_cutting(w->svc)) {
+		w->p->cut = true;
+		return 1;
+	}
+	return w->cb->on_tick ? w->cb->on_tick(w->arg, idle_ms) : 0;
+}
+
 aigw_rc proxy_call_upstream(struct thread_ctx *ctx, struct proxy *p,
                             const struct upstream_request *rq, const struct upstream_callbacks *cb,
                             void *arg, struct upstream_response *up, char *err)
 {
+	struct watched_call w = {cb, arg, p, ctx->svc};
+	struct upstream_callbacks watch = {watch_headers, watch_data, watch_tick};
 	aigw_rc rc;
 
 	p->call_start_us = clock_us();
-	rc = upstream_call(ctx->upstream, rq, cb, arg, up, err);
+	rc = upstream_call(ctx->upstream, rq, &watch, &w, up, err);
 	p->call_end_us = clock_us();
 	return rc;
 }
@@ -594,9 +576,11 @@ void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *res
 	snprintf(p.rec.app_id, sizeof(p.rec.app_id), "%s", req->app_id);
 	p.rec.key_id = req->key_id;
 	p.rec.endpoint = ep->name;
+	p.journal = ctx->svc ? ctx->svc->journal : NULL;
 
 	if (!parse_body(req, resp, &body) || !ep->check(state, body, resp) ||
 	    !begin(ctx, req, resp, body, &p) || !admit(ctx, req, resp, &p) ||
+	    !journal_accepting(resp, &p) ||
 	    !ep->shape(state, ctx, &p, body, resp, &completion_bound) ||
 	    !prepare_call(ctx, resp, &p, body, ep->path, completion_bound, ep->streams(state), &rq))
 		goto out;

@@ -25,6 +25,7 @@
 #include "response.h"
 #include "upstream.h"
 #include "usage.h"
+#include "usage_journal.h"
 #include "usage_parse.h"
 
 struct thread_ctx;
@@ -66,6 +67,9 @@ struct proxy {
 	char *upstream_body;                  /* the body as printed for the upstream */
 	struct reservation resv;              /* what credits_reserve holds; id 0: none */
 	struct limits_ticket ticket;          /* the app's place in flight (host_limits.h) */
+	struct usage_journal *journal;        /* the process's, or NULL (tools, tests) */
+	struct journal_ticket jt;             /* this request's records in it */
+	bool cut; /* endpoints read: the worker's drain ended and cut the call */
 
 	/* The usage row, filled as the request goes. Endpoints may read its
 	 * app_id and is_byok (the app's own key is used). */
@@ -118,6 +122,12 @@ void proxy_note_unusable_answer(struct proxy *p);
  * BYOK request's errors always pass through: the tenant can fix those. */
 void proxy_answer_upstream_error(struct response *resp, const struct proxy *p,
                                  const struct upstream_response *up, const char *body, size_t len);
+/* Answers a call the worker's drain cut (p->cut): 503 with Retry-After. */
+void proxy_answer_cut(struct response *resp);
+/* The message of a stream's closing error event when the drain cut it. */
+#define PROXY_CUT_MESSAGE                                                                          \
+	"the gateway is restarting and this request outlasted its drain (drain_timeout_s); it "     \
+	"was cut and is billed for what the upstream generated"
 /* Answers a transport failure: 504 for timeouts, 502 otherwise. */
 void proxy_answer_transport_error(struct response *resp, aigw_rc rc, const char *err);
 

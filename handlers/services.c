@@ -5,6 +5,7 @@
 #include "services.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@
 #include "hash.h"
 #include "host_limits.h"
 #include "log.h"
+#include "usage_journal.h"
+#include "usage_recovery.h"
 #include "usage_writer.h"
 
 #define POLL_INTERVAL_MS 1000
@@ -28,6 +31,9 @@
 struct services_impl {
 	struct services pub; /* first: a struct services * is a struct services_impl * */
 	struct db *poll_db;
+	struct usage_recovery *recovery;
+	char db_tag[17]; /* the database's name in shared file names */
+	atomic_bool cut;
 	pthread_t poller;
 	pthread_mutex_t mu;
 	pthread_cond_t stop_cv;
@@ -65,22 +71,31 @@ static void *poller_main(void *arg)
 	return NULL;
 }
 
+/* The database's name in the files processes of one host share (the
+ * limits table, the journals): a hash of where the database is. */
+static void db_tag(const struct aigw_conf *conf, char out[17])
+{
+	/* a socket path and a host name each fit PATH_MAX: nothing is cut */
+	char id[2 * 4096 + 64];
+
+	snprintf(id, sizeof(id), "%s|%s|%d|%s", conf->db_socket ? conf->db_socket : "",
+	         conf->db_host ? conf->db_host : "", conf->db_port,
+	         conf->db_name ? conf->db_name : "");
+	snprintf(out, 17, "%016llx", (unsigned long long)hash_fnv1a(id, strlen(id)));
+}
+
 /* The limits table: conf limits_file, else a file in /dev/shm named after
  * the user and the database, so that the processes of one host that share a
  * database share the table and other stacks do not. */
-static struct limits *open_limits(const struct aigw_conf *conf)
+static struct limits *open_limits(const struct aigw_conf *conf, const char *tag)
 {
-	/* a socket path and a host name each fit PATH_MAX: nothing is cut */
-	char id[2 * 4096 + 64], dflt[96], err[AIGW_ERRLEN];
+	char dflt[96], err[AIGW_ERRLEN];
 	const char *path = conf->limits_file;
 	struct limits *l = NULL;
 
 	if (!path || !path[0]) {
-		snprintf(id, sizeof(id), "%s|%s|%d|%s", conf->db_socket ? conf->db_socket : "",
-		         conf->db_host ? conf->db_host : "", conf->db_port,
-		         conf->db_name ? conf->db_name : "");
-		snprintf(dflt, sizeof(dflt), "/dev/shm/aigw-limits-%lu-%016llx",
-		         (unsigned long)getuid(), (unsigned long long)hash_fnv1a(id, strlen(id)));
+		snprintf(dflt, sizeof(dflt), "/dev/shm/aigw-limits-%lu-%s", (unsigned long)getuid(),
+		         tag);
 		path = dflt;
 	}
 	if (limits_open(path, NULL, &l, err) != AIGW_OK) {
@@ -99,6 +114,7 @@ static void release(struct services_impl *s)
 	pthread_cond_destroy(&s->stop_cv);
 	pthread_mutex_destroy(&s->mu);
 	db_free(s->poll_db);
+	usage_journal_close(s->pub.journal);
 	app_cache_free(s->pub.cache);
 	limits_close(s->pub.limits);
 	db_pool_free(s->pub.db_pool);
@@ -109,19 +125,36 @@ struct services *services_start(const struct aigw_conf *conf)
 {
 	struct services_impl *s = xcalloc(1, sizeof(*s));
 	int n = conf->db_connections > 0 ? conf->db_connections : 1;
+	char err[AIGW_ERRLEN];
 
+	atomic_init(&s->cut, false);
+	db_tag(conf, s->db_tag);
 	s->pub.db_pool =
 	        db_pool_new(conf, (size_t)n, conf->db_wait_ms > 0 ? conf->db_wait_ms : 5000);
-	s->pub.limits = open_limits(conf);
+	s->pub.limits = open_limits(conf, s->db_tag);
 	s->pub.cache = app_cache_new(conf, s->pub.limits);
 	s->poll_db = db_new_pooled(s->pub.db_pool);
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->stop_cv, NULL);
-	s->pub.writer = usage_writer_start(conf, s->pub.db_pool);
+	/* No journal, no requests: a usage row must not live in memory only. */
+	if (usage_journal_open(conf->journal_dir, s->db_tag,
+	                       (long long)conf->journal_max_mb * 1024 * 1024, &s->pub.journal,
+	                       err) != AIGW_OK) {
+		log_error("%s (journal_dir); the worker cannot start", err);
+		goto fail;
+	}
+	s->pub.writer = usage_writer_start(conf, s->pub.db_pool, s->pub.journal);
 	if (!s->pub.writer)
 		goto fail;
+	s->recovery = usage_recovery_start(conf, s->db_tag, s->pub.journal, s->pub.writer,
+	                                   s->pub.db_pool);
+	if (!s->recovery) {
+		usage_writer_stop(s->pub.writer, 0);
+		goto fail;
+	}
 	if (pthread_create(&s->poller, NULL, poller_main, s) != 0) {
 		log_error("cache: cannot start the poller thread");
+		usage_recovery_stop(s->recovery);
 		usage_writer_stop(s->pub.writer, 0);
 		goto fail;
 	}
@@ -142,6 +175,17 @@ void services_stop(struct services *pub, int drain_ms)
 	pthread_cond_broadcast(&s->stop_cv);
 	pthread_mutex_unlock(&s->mu);
 	pthread_join(s->poller, NULL);
+	usage_recovery_stop(s->recovery);
 	usage_writer_stop(s->pub.writer, drain_ms);
 	release(s);
+}
+
+void services_cut_requests(struct services *pub)
+{
+	atomic_store(&((struct services_impl *)pub)->cut, true);
+}
+
+bool services_cutting(const struct services *pub)
+{
+	return pub && atomic_load(&((const struct services_impl *)pub)->cut);
 }

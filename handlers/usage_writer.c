@@ -16,6 +16,7 @@
 #include "conffile.h"
 #include "db.h"
 #include "log.h"
+#include "usage_journal.h"
 
 _Static_assert(USAGE_BATCH_MAX <= DB_USAGE_BATCH_MAX, "a batch the store cannot take");
 
@@ -24,14 +25,22 @@ _Static_assert(USAGE_BATCH_MAX <= DB_USAGE_BATCH_MAX, "a batch the store cannot 
 #define BACKOFF_MAX_MS 5000
 #define FLUSH_FALLBACK_MS 10
 
+/* A queued record and the journal position after its done line (-1: not
+ * journaled). */
+struct queued {
+	struct usage_record rec;
+	long long lsn;
+};
+
 struct usage_writer {
 	const struct aigw_conf *conf;
 	struct db *db;
+	struct usage_journal *journal; /* NULL: none (tools, tests) */
 	pthread_t tid;
 	pthread_mutex_t mu;
 	pthread_cond_t work;        /* records queued, or stopping */
 	pthread_cond_t room;        /* the queue has room again */
-	struct usage_record *ring;  /* grows by doubling up to USAGE_QUEUE_MAX */
+	struct queued *ring;        /* grows by doubling up to USAGE_QUEUE_MAX */
 	size_t cap, head, count;    /* ring[head] is the oldest */
 	long long oldest_queued_us; /* monotonic time the oldest waiting record came */
 	bool stopping;
@@ -112,6 +121,7 @@ static void *writer_main(void *arg)
 {
 	struct usage_writer *w = arg;
 	struct usage_record *batch = xcalloc(USAGE_BATCH_MAX, sizeof(*batch));
+	long long landed = 0;
 	char err[AIGW_ERRLEN];
 	int backoff = BACKOFF_MIN_MS;
 
@@ -124,11 +134,17 @@ static void *writer_main(void *arg)
 		if (w->count == 0 && w->stopping)
 			break;
 		n = w->count < USAGE_BATCH_MAX ? w->count : USAGE_BATCH_MAX;
-		for (size_t i = 0; i < n; i++)
-			batch[i] = w->ring[(w->head + i) % w->cap];
+		for (size_t i = 0; i < n; i++) {
+			const struct queued *q = &w->ring[(w->head + i) % w->cap];
+			batch[i] = q->rec;
+			if (q->lsn > landed)
+				landed = q->lsn;
+		}
 		pthread_mutex_unlock(&w->mu);
 
 		rc = write_batch(w, batch, n, err);
+		if (rc == AIGW_OK && w->journal && landed > 0)
+			usage_journal_landed(w->journal, landed);
 
 		pthread_mutex_lock(&w->mu);
 		if (rc == AIGW_OK) {
@@ -150,10 +166,21 @@ static void *writer_main(void *arg)
 		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
 		pthread_mutex_lock(&w->mu);
 	}
-	/* What is left could not be written before the stop deadline. */
-	for (size_t i = 0; i < w->count; i++)
-		usage_log_lost(&w->ring[(w->head + i) % w->cap],
-		               "the database was unavailable until the process stopped");
+	/* What is left could not be written before the stop deadline: the
+	 * journal keeps what it has for the next process. */
+	size_t kept = 0;
+	for (size_t i = 0; i < w->count; i++) {
+		const struct queued *q = &w->ring[(w->head + i) % w->cap];
+		if (q->lsn > 0)
+			kept++;
+		else
+			usage_log_lost(&q->rec,
+			               "the database was unavailable until the process stopped");
+	}
+	if (kept)
+		log_warn("usage: %zu rows not yet in the database stay in the journal; another "
+		         "aigw process of this database writes them",
+		         kept);
 	w->count = 0;
 	pthread_cond_broadcast(&w->room);
 	pthread_mutex_unlock(&w->mu);
@@ -172,11 +199,13 @@ static void release(struct usage_writer *w)
 	free(w);
 }
 
-struct usage_writer *usage_writer_start(const struct aigw_conf *conf, struct db_pool *pool)
+struct usage_writer *usage_writer_start(const struct aigw_conf *conf, struct db_pool *pool,
+                                        struct usage_journal *journal)
 {
 	struct usage_writer *w = xcalloc(1, sizeof(*w));
 
 	w->conf = conf;
+	w->journal = journal;
 	w->db = db_new_pooled(pool);
 	w->cap = USAGE_QUEUE_START;
 	w->ring = xcalloc(w->cap, sizeof(*w->ring));
@@ -197,7 +226,7 @@ struct usage_writer *usage_writer_start(const struct aigw_conf *conf, struct db_
 static void grow(struct usage_writer *w)
 {
 	size_t cap = w->cap * 2 < USAGE_QUEUE_MAX ? w->cap * 2 : USAGE_QUEUE_MAX;
-	struct usage_record *ring = xcalloc(cap, sizeof(*ring));
+	struct queued *ring = xcalloc(cap, sizeof(*ring));
 
 	for (size_t i = 0; i < w->count; i++)
 		ring[i] = w->ring[(w->head + i) % w->cap];
@@ -207,8 +236,11 @@ static void grow(struct usage_writer *w)
 	w->head = 0;
 }
 
-void usage_writer_submit(struct usage_writer *w, const struct usage_record *rec)
+void usage_writer_submit(struct usage_writer *w, const struct usage_record *rec,
+                         struct journal_ticket *ticket)
 {
+	long long lsn = -1;
+
 	pthread_mutex_lock(&w->mu);
 	while (w->count >= USAGE_QUEUE_MAX && !w->stopping) {
 		if (!w->warned_full) {
@@ -229,7 +261,11 @@ void usage_writer_submit(struct usage_writer *w, const struct usage_record *rec)
 		w->oldest_queued_us = clock_us();
 	if (w->count == w->cap)
 		grow(w);
-	w->ring[(w->head + w->count) % w->cap] = *rec;
+	/* Journaled under the queue's lock: the queue's order is the journal's,
+	 * so a landed position covers exactly the rows before it. */
+	if (w->journal)
+		lsn = usage_journal_done(w->journal, ticket, rec);
+	w->ring[(w->head + w->count) % w->cap] = (struct queued){*rec, lsn};
 	w->count++;
 	w->stats.submitted++;
 	if (w->count < USAGE_QUEUE_MAX / 2)
@@ -239,6 +275,8 @@ void usage_writer_submit(struct usage_writer *w, const struct usage_record *rec)
 	if (w->count == 1 || w->count == USAGE_BATCH_MAX)
 		pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->mu);
+	if (lsn > 0)
+		usage_journal_sync(w->journal, lsn);
 }
 
 void usage_writer_stop(struct usage_writer *w, int wait_ms)

@@ -107,7 +107,8 @@ HANDLERS_UNIT_TESTS = \
 	tests/unit/test_models_handler \
 	tests/unit/test_usage_query \
 	tests/unit/test_app_cache_live \
-	tests/unit/test_usage_writer_live
+	tests/unit/test_usage_writer_live \
+	tests/unit/test_usage_journal
 check_PROGRAMS += $(HANDLERS_UNIT_TESTS)
 TESTS += $(HANDLERS_UNIT_TESTS)
 tests_unit_test_dispatch_SOURCES = tests/unit/test_dispatch.c tests/unit/check.h tests/unit/memsink.c tests/unit/memsink.h
@@ -120,5 +121,7 @@ tests_unit_test_app_cache_live_SOURCES = tests/unit/test_app_cache_live.c tests/
 tests_unit_test_app_cache_live_LDADD = $(HANDLERS_LIBS)
 tests_unit_test_usage_writer_live_SOURCES = tests/unit/test_usage_writer_live.c tests/unit/check.h
 tests_unit_test_usage_writer_live_LDADD = $(HANDLERS_LIBS)
+tests_unit_test_usage_journal_SOURCES = tests/unit/test_usage_journal.c tests/unit/check.h
+tests_unit_test_usage_journal_LDADD = $(HANDLERS_LIBS)
 tests_unit_test_models_live_CPPFLAGS = $(AM_CPPFLAGS) \
 	-DSIM_MODELS_JSON='"$(abs_top_srcdir)/tests/sim/models.json"'

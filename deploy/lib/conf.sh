@@ -20,7 +20,7 @@ keyring_ensure() {
 
 # Keys deploy/stack sets in aigw.conf; every other line of an existing file
 # (an operator's additions such as auth_cache_ttl_s or cors_origin) is kept.
-CONF_MANAGED="db_socket db_host db_port db_name db_user db_password keyring upstream_url upstream_key"
+CONF_MANAGED="db_socket db_host db_port db_name db_user db_password keyring upstream_url upstream_key journal_dir"
 
 # Writes DIR/aigw.conf (mode 0640, group set by secrets_owner). Returns 0 if
 # its content changed.
@@ -39,6 +39,7 @@ conf_write() {
 			printf 'keyring = %s\n' "$KEYRING"
 			printf 'upstream_url = %s\n' "$UPSTREAM_URL"
 			[ -z "$UPSTREAM_KEY" ] || printf 'upstream_key = %s\n' "$UPSTREAM_KEY"
+			printf 'journal_dir = %s\n' "$JOURNAL_DIR"
 			if [ -n "$kept" ]; then
 				printf '%s\n' "$kept"
 			fi
@@ -136,4 +137,12 @@ stackenv_get() {
 		. "$STACK_ENV" >/dev/null 2>&1
 		eval "printf '%s' \"\${$1:-}\""
 	)
+}
+
+# conf_value KEY DEFAULT: a key's value in aigw.conf (the last line giving
+# it, comments cut), else DEFAULT.
+conf_value() {
+	local v=""
+	[ -r "$CONF" ] && v=$(sed -nE "s/^[[:space:]]*$1[[:space:]]*=[[:space:]]*([^#]*[^#[:space:]]).*/\1/p" "$CONF" | tail -n 1)
+	printf '%s\n' "${v:-$2}"
 }

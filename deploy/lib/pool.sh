@@ -96,7 +96,28 @@ pool_socket_access() {
 }
 
 pool_stop() {
-	# The master stops its workers on SIGTERM; streams in flight may need a moment.
-	stop_pid "$POOL_PIDFILE" "$POOL_MATCH" "the aigw pool" 30
+	# The master stops its workers on SIGTERM; each lets its requests run for
+	# drain_timeout_s, then cuts them (an error event, their rows) within
+	# 10 s more.
+	local drain
+	drain=$(conf_value drain_timeout_s 600)
+	[[ "$drain" =~ ^[0-9]+$ ]] || drain=600
+	stop_pid "$POOL_PIDFILE" "$POOL_MATCH" "the aigw pool" $((drain + 30))
 	rm -f "$POOL_FP"
+}
+
+# A graceful reload: the master reads aigw.conf and the keyring again and
+# starts new workers; the old ones drain. Fails when no pool runs.
+pool_reload() {
+	local pid
+	pid=$(pool_pid) || die "the aigw pool is not running (deploy/stack up)"
+	say "reloading the aigw pool (pid $pid): new workers take new requests, old ones drain"
+	kill -HUP "$pid"
+}
+
+# The usage journal's directory (aigw.conf journal_dir): the account that
+# runs aigw.fcgi only.
+journal_dir_ensure() {
+	install -d -o "$FCGI_USER" -g "$FCGI_GROUP" -m 0700 "$JOURNAL_DIR"
+	chown -R "$FCGI_USER:$FCGI_GROUP" "$JOURNAL_DIR"
 }

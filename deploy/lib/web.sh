@@ -121,6 +121,15 @@ web_stop() {
 	rm -f "$WEB_FP"
 }
 
+# mod_fcgid's reload: a graceful Apache restart (its aigw.fcgi processes are
+# replaced as they finish their requests).
+web_reload() {
+	apache_pid >/dev/null || die "Apache is not running (deploy/stack up)"
+	say "reloading Apache ($SERVER) gracefully"
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C apache2 -f "$APACHE_CONF" -k graceful \
+		</dev/null >>"$LOGD/apache-start.log" 2>&1 9>&- || die "Apache refused the graceful restart"
+}
+
 # mod_fcgid stops the aigw.fcgi processes it spawned when Apache stops; any it
 # left behind are found by their AIGW_CONFIG (this DIR's aigw.conf) and stopped.
 fcgid_leftovers_stop() {
