@@ -92,6 +92,11 @@ def run(ctx):
             if e["body"]["user"] in cut_tags and g in rows and \
                     rows[g]["cost_source"] not in ("generation", "estimate"):
                 wrong.append("%s: cost_source %s" % (g, rows[g]["cost_source"]))
+        cut_gens = [g for g, e in led.get("_gens", {}).items()
+                    if e["body"]["user"] in cut_tags]
+        lat = watcher.settle_latency(cut_gens)
+        # from the fault to the last row of the requests it cut
+        fig["cut_settle_s"] = "%.1f" % lat if lat is not None else "-"
         if wrong:
             problems.append("rows of cut streams without a generation or estimate cost: %s"
                             % "; ".join(wrong[:5]))

@@ -92,6 +92,11 @@ def run(ctx):
             if r["cost_source"] not in ("generation", "estimate") or r["aborted"] != "1":
                 wrong.append("%s: cost_source %s aborted %s" % (g, r["cost_source"],
                                                                 r["aborted"]))
+    cut_gens = [g for g, e in led.get("_gens", {}).items()
+                if e["body"]["user"] in cut_tags]
+    lat = watcher.settle_latency(cut_gens)
+    # from the fault to the last row of the requests it cut
+    fig["cut_settle_s"] = "%.1f" % lat if lat is not None else "-"
     if wrong:
         problems.append("rows of the cut streams not marked aborted with a generation or "
                         "estimate cost: %s" % "; ".join(wrong[:5]))
