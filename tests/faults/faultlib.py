@@ -475,7 +475,9 @@ class Load:
         return self.join(join_s)
 
     def join(self, join_s=None):
-        deadline = time.monotonic() + (join_s if join_s is not None else self.max_s + self.timeout + 5)
+        if join_s is None:
+            join_s = self.max_s + self.timeout + 5
+        deadline = time.monotonic() + join_s
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
         alive = sum(t.is_alive() for t in self._threads)
