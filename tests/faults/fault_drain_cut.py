@@ -4,11 +4,13 @@ again (deploy/stack up).
 
 aigw.conf gets drain_timeout_s = 3 (the pool restarted with it while idle);
 20 streams (free and enterprise apps, 30 words paced 500 ms: 15 s) are
-started and, once each has its first event, the master gets SIGTERM.
+started and, once each has its first event, the master gets SIGTERM. 4
+requests not streamed wait meanwhile for an upstream answering after 15 s.
 
 Asserts: the build knows drain_timeout_s; every stream ends, within the drain
 + 2 s of the SIGTERM, with an SSE error event whose code is 503 (never a
-silent cut, never [DONE] since they were longer than the drain); the pool
+silent cut, never [DONE] since they were longer than the drain), and each
+waiting request gets a 503 with Retry-After in the same time; the pool
 stops within the drain + 5 s; after the start, within 15 s, every generation
 the simulator answered has exactly one usage row (the cut ones with a cost
 from the generation record or an estimate, cost_source saying which), no
@@ -27,6 +29,8 @@ STREAMS = 20
 WORDS = 30
 PACE_MS = 500
 SETTLE_S = 15.0
+WAITING = 4          # requests not streamed, waiting for a 15 s upstream answer
+SILENCE_MS = 15000
 
 
 def run(ctx):
@@ -43,10 +47,18 @@ def run(ctx):
         fl.wait_healthy(30)
         since = fl.sim_seq()
         burst = fl.Burst(prefix, apps, STREAMS, WORDS, PACE_MS, timeout=40).start()
+        # Requests not streamed, waiting on a slow upstream answer.
+        waiting = fl.Burst(prefix + "-wait", apps, WAITING, 8, 0, stream=False, timeout=40,
+                           sim={"scenario": "silence", "silence_ms": SILENCE_MS}).start()
         started = burst.wait_started(10)
         if started < STREAMS:
             problems.append("only %d of %d streams had their first event within 10 s"
                             % (started, STREAMS))
+        upstream = fl.wait_until(
+            lambda: len(fl.sim_entries(since, prefix + "-wait")) >= WAITING, 10, 0.1)
+        if not upstream:
+            problems.append("the %d waiting requests did not all reach the simulator within "
+                            "10 s" % WAITING)
         master = fl.pool_master()
         if master is None:
             raise fl.TestFailure("no pool master after deploy/stack up")
@@ -64,7 +76,20 @@ def run(ctx):
             problems.append("the pool took %.1fs to stop with drain_timeout_s = %d"
                             % (stop_s, DRAIN_S))
         calls = burst.join(30)
-        fig.update(fl.call_figures(calls))
+        waited = waiting.join(30)
+        fig.update(fl.call_figures(calls + waited))
+        fig["waiting_503"] = "%d/%d" % (sum(c.status == 503 for c in waited), WAITING)
+        for c in waited:
+            p = fl.check_error_503(c) if c.status == 503 else \
+                "%s: %s" % (c.tag, c.describe())
+            if p is None and not c.retry_after:
+                p = "%s: 503 without Retry-After" % c.tag
+            if p is None and c.t1 - t_stop > DRAIN_S + 2:
+                p = "%s: answered %.1fs after SIGTERM (drain %ds)" % (c.tag, c.t1 - t_stop,
+                                                                     DRAIN_S)
+            if p:
+                problems.append("a request waiting for the upstream at the end of the drain "
+                                "did not get 503 + Retry-After in time: " + p)
         ends = [c.t1 - t_stop for c in calls if c.t1 is not None]
         fig["cut_at_s"] = "%.1f-%.1f" % (min(ends), max(ends)) if ends else "-"
         not_503 = [c for c in calls if c.error_event is None or
@@ -86,7 +111,8 @@ def run(ctx):
         fig.update(led)
         problems += lp
         rows = {r["generation_id"]: r for r in led.get("_rows", [])}
-        cut_tags = {c.tag for c in calls if not c.done}
+        cut_tags = {c.tag for c in calls if not c.done} | {c.tag for c in waited
+                                                           if c.status != 200}
         wrong = []
         for g, e in led.get("_gens", {}).items():
             if e["body"]["user"] in cut_tags and g in rows and \

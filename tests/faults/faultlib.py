@@ -611,19 +611,41 @@ def rollup_drift(apps):
     return bad
 
 
-def admin_check():
-    """`aigw-admin check`: ('clean', out), ('drift', out) or ('n/a', why)
-    when this build has no check command yet."""
+def _check_once(args):
+    """One `aigw-admin check ARGS`: (verdict, text) with verdict clean,
+    drift, error or n/a (this build has no check command)."""
     try:
-        r = gw.admin("check", timeout=120)
+        r = gw.admin("check", *args, timeout=120)
     except subprocess.TimeoutExpired:
-        return "drift", "aigw-admin check did not finish within 120 s"
+        return "error", "aigw-admin check %s did not finish within 120 s" % " ".join(args)
     text = (r.out + r.err).strip()
     if r.rc == 2 and "unknown command" in text:
         return "n/a", "aigw-admin has no check command in this build"
     if r.rc == 0:
         return "clean", text
-    return "drift", "exit %d: %s" % (r.rc, text[-1500:])
+    what = "drift" if r.rc == 1 else "error"
+    return what, "aigw-admin check %s: exit %d: %s" % (" ".join(args), r.rc, text[-1500:])
+
+
+def admin_check(apps):
+    """`aigw-admin check --app ID` for each of the test's apps, and of the
+    whole database when the runner owns the stack (FAULTS_OWN_STACK=1; a
+    shared stack may hold amounts other tests seeded by hand). Returns
+    (verdict, text): the worst verdict, and what was found."""
+    runs = [["--app", a.id] for a in apps]
+    if os.environ.get("FAULTS_OWN_STACK") == "1":
+        runs.append([])
+    worst, texts = "clean", []
+    rank = {"clean": 0, "n/a": 1, "drift": 2, "error": 3}
+    for args in runs:
+        verdict, text = _check_once(args)
+        if verdict == "n/a":
+            return verdict, text
+        if verdict != "clean":
+            texts.append(text)
+        if rank[verdict] > rank[worst]:
+            worst = verdict
+    return worst, "; ".join(texts)
 
 
 WATCHERS = []
@@ -805,10 +827,10 @@ def ledger(apps, since, prefix, wait_s, watcher=None):
     if watcher is not None:
         lat = watcher.settle_latency(list(gens))
         fig["settle_s"] = "%.1f" % lat if lat is not None else "-"
-    verdict, text = admin_check()
+    verdict, text = admin_check(apps)
     fig["check"] = verdict
-    if verdict == "drift":
-        problems.append("aigw-admin check found drift: %s" % text)
+    if verdict in ("drift", "error"):
+        problems.append("aigw-admin check is not clean (%s): %s" % (verdict, text))
     elif verdict == "n/a":
         fig["check"] = "n/a(no-check-command:skipped)"
     fig["_rows"] = rows
