@@ -1,7 +1,8 @@
 /* aigw-admin: database administration for operators and scripts (migrate,
- * apps, keys, keyring rotation, the model table). This file holds main, the usage text, option
- * parsing and the helpers the command files share. It connects with the admin
- * config's account when there is one: the runtime account has no DDL rights. */
+ * apps, keys, keyring rotation, the model table, the consistency check).
+ * This file holds main, the usage text, option parsing and the helpers the
+ * command files share. It connects with the admin config's account when
+ * there is one: the runtime account has no DDL rights. */
 #include "config.h"
 #include "admin.h"
 
@@ -41,13 +42,17 @@ static const char USAGE[] =
         "                                the upstream's GET /models; prints \"synced N models\"\n"
         "  models import FILE            the same from a file of that JSON shape ({\"data\":\n"
         "                                [...]}, - for stdin); prints \"imported N models\"\n"
+        "  check [--app ID] [--json]     check that every period's reserved and used\n"
+        "                                amounts and the daily and monthly rollups equal\n"
+        "                                the sums of their rows; prints each drift and a\n"
+        "                                summary; exit 0 clean, 1 drift, 2 error\n"
         "\n"
         "The config file is --config FILE, else $AIGW_CONFIG, else " AIGW_DEFAULT_CONFIG ".\n"
         "The admin config, in the same format, is read after it and its keys replace\n"
         "the config file's; it names the database account with DDL rights (db_user,\n"
         "db_password) that migrate needs: --admin-config FILE, else $AIGW_ADMIN_CONFIG,\n"
         "else " ADMIN_CONF_NAME " in the config file's directory if it exists.\n"
-        "Exit status: 0 done, 1 error, 2 bad usage.\n";
+        "Exit status: 0 done, 1 error, 2 bad usage (check: 0 clean, 1 drift, 2 error).\n";
 
 static void vreport(const char *fmt, va_list ap)
 {
@@ -301,6 +306,8 @@ int main(int argc, char **argv)
 		rc = cmd_keyring(&a, argc - i, argv + i);
 	else if (strcmp(cmd, "models") == 0)
 		rc = cmd_models(&a, argc - i, argv + i);
+	else if (strcmp(cmd, "check") == 0)
+		rc = cmd_check(&a, argc - i, argv + i);
 	else if (strcmp(cmd, "help") == 0)
 		rc = ADMIN_HELP;
 	else

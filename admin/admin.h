@@ -71,5 +71,6 @@ int cmd_app(struct admin *a, int argc, char **argv);
 int cmd_key(struct admin *a, int argc, char **argv);
 int cmd_keyring(struct admin *a, int argc, char **argv);
 int cmd_models(struct admin *a, int argc, char **argv);
+int cmd_check(struct admin *a, int argc, char **argv);
 
 #endif

@@ -7,5 +7,6 @@ aigw_admin_SOURCES = \
 	admin/admin_apps.c \
 	admin/admin_keys.c \
 	admin/admin_keyring.c \
-	admin/admin_models.c
+	admin/admin_models.c \
+	admin/admin_check.c
 aigw_admin_LDADD = libaigw_db.a libaigw_domain.a libaigw_upstream.a $(BASE_LIBS)

@@ -77,6 +77,7 @@ static const struct conf_key conf_keys[] = {
         {"limits_file", CT_STR_EMPTY, OFF(limits_file), 0, 0, false},
         {"journal_dir", CT_STR, OFF(journal_dir), 0, 0, false},
         {"journal_max_mb", CT_INT, OFF(journal_max_mb), 1, 1024 * 1024, false},
+        {"journal_fsync_ms", CT_INT, OFF(journal_fsync_ms), 0, 1000, false},
         {"drain_timeout_s", CT_INT, OFF(drain_timeout_s), 0, 86400, false},
         {"log_level", CT_LOGLEVEL, OFF(log_level), 0, 0, false},
 };

@@ -66,6 +66,9 @@ struct aigw_conf {
 	char *journal_dir;  /* the usage journal's files (usage_journal.h);
 	                       default /var/lib/aigw/journal */
 	int journal_max_mb; /* their total size at most; default 1024 */
+	int journal_fsync_ms; /* 0 (default): a response waits for its row's
+	                         fdatasync; N: the journal is fdatasync'd by the
+	                         usage writer at most N ms apart instead */
 	int drain_timeout_s; /* how long a stopping worker lets its requests
 	                        run before it cuts them; default 600 */
 

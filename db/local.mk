@@ -15,4 +15,5 @@ libaigw_db_a_SOURCES = \
 	db/credits.c db/credits.h \
 	db/usage.c db/usage.h \
 	db/usage_tx.c db/usage_tx.h \
-	db/usage_report.c db/usage_report.h
+	db/usage_report.c db/usage_report.h \
+	db/consistency.c db/consistency.h

@@ -445,6 +445,13 @@ void proxy_note_unusable_answer(struct proxy *p)
 	p->no_estimate = true;
 }
 
+/* Whether the request's cost must be asked of the upstream's generation
+ * record after the answer (the answer did not carry it). */
+static bool needs_lookup(const struct proxy *p)
+{
+	return p->rec.cost_source == COST_NONE && p->billable && p->rec.generation_id[0];
+}
+
 /* Settles a request whose answer carried no cost (the generation record,
  * with retries), then hands the usage row to the process's usage writer,
  * which in the same transaction settles p's reservation and adds the cost
@@ -593,8 +600,17 @@ void proxy_run(struct thread_ctx *ctx, struct request *req, struct response *res
 	ep->exchange(state, ctx, &p, &rq, resp);
 	if (!p.rec.status)
 		p.rec.status = resp->status ? resp->status : 499;
-	response_end(resp);
-	record(ctx, &p);
+	if (needs_lookup(&p)) {
+		/* The generation record takes a while: the client gets its end
+		 * now, the open record on disk standing for the row meanwhile. */
+		usage_journal_flush(p.journal);
+		response_end(resp);
+		record(ctx, &p);
+	} else {
+		/* The row is on disk before the response is closed. */
+		record(ctx, &p);
+		response_end(resp);
+	}
 out:
 	response_before_head(resp, NULL, NULL); /* p goes out of scope */
 	cJSON_Delete(body);

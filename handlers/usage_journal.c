@@ -379,6 +379,18 @@ void usage_journal_sync(struct usage_journal *j, long long lsn)
 	pthread_mutex_unlock(&j->mu);
 }
 
+void usage_journal_flush(struct usage_journal *j)
+{
+	long long at;
+
+	if (!j)
+		return;
+	pthread_mutex_lock(&j->mu);
+	at = j->lsn;
+	pthread_mutex_unlock(&j->mu);
+	usage_journal_sync(j, at);
+}
+
 void usage_journal_landed(struct usage_journal *j, long long lsn)
 {
 	struct journal_entry e = {.kind = JOURNAL_LANDED, .lsn = lsn};

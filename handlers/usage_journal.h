@@ -17,7 +17,9 @@
  *     reservation then waits for its expiry);
  *   - a request's usage row (done): write(2), then fdatasync before the
  *     request's response is closed; concurrent requests share one
- *     fdatasync (group commit);
+ *     fdatasync (group commit). When the row waits for the upstream's
+ *     generation record, its open record is fdatasync'd before the response
+ *     is closed instead;
  *   - after the usage writer's batch is committed in MariaDB (landed):
  *     write(2) only; a lost mark only means rows applied again, which the
  *     database recognises by their request id.
@@ -77,6 +79,8 @@ void usage_journal_forget(struct usage_journal *j, struct journal_ticket *t);
 /* Returns once every record before position lsn is on disk (fdatasync),
  * sharing the flush with the other threads waiting. */
 void usage_journal_sync(struct usage_journal *j, long long lsn);
+/* usage_journal_sync of everything written so far (j may be NULL). */
+void usage_journal_flush(struct usage_journal *j);
 /* The usage rows of every done record before lsn are in the database. */
 void usage_journal_landed(struct usage_journal *j, long long lsn);
 

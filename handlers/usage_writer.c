@@ -121,7 +121,8 @@ static void *writer_main(void *arg)
 {
 	struct usage_writer *w = arg;
 	struct usage_record *batch = xcalloc(USAGE_BATCH_MAX, sizeof(*batch));
-	long long landed = 0;
+	long long landed = 0, flushed_us = 0;
+	long long fsync_us = w->conf ? (long long)w->conf->journal_fsync_ms * 1000 : 0;
 	char err[AIGW_ERRLEN];
 	int backoff = BACKOFF_MIN_MS;
 
@@ -142,6 +143,12 @@ static void *writer_main(void *arg)
 		}
 		pthread_mutex_unlock(&w->mu);
 
+		/* journal_fsync_ms: the rows' flush is this thread's, not the
+		 * requests' (usage_writer_submit) */
+		if (w->journal && fsync_us > 0 && clock_us() - flushed_us >= fsync_us) {
+			usage_journal_flush(w->journal);
+			flushed_us = clock_us();
+		}
 		rc = write_batch(w, batch, n, err);
 		if (rc == AIGW_OK && w->journal && landed > 0)
 			usage_journal_landed(w->journal, landed);
@@ -275,7 +282,7 @@ void usage_writer_submit(struct usage_writer *w, const struct usage_record *rec,
 	if (w->count == 1 || w->count == USAGE_BATCH_MAX)
 		pthread_cond_signal(&w->work);
 	pthread_mutex_unlock(&w->mu);
-	if (lsn > 0)
+	if (lsn > 0 && !(w->conf && w->conf->journal_fsync_ms > 0))
 		usage_journal_sync(w->journal, lsn);
 }
 

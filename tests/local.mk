@@ -85,7 +85,8 @@ DB_UNIT_TESTS = \
 	tests/unit/test_usage_live \
 	tests/unit/test_usage_batch_live \
 	tests/unit/test_credits_live \
-	tests/unit/test_app_changes_live
+	tests/unit/test_app_changes_live \
+	tests/unit/test_consistency_live
 check_PROGRAMS += $(DB_UNIT_TESTS)
 TESTS += $(DB_UNIT_TESTS)
 tests_unit_test_db_live_SOURCES = tests/unit/test_db_live.c tests/unit/check.h
@@ -100,6 +101,8 @@ tests_unit_test_app_changes_live_SOURCES = tests/unit/test_app_changes_live.c te
 tests_unit_test_app_changes_live_LDADD = $(DB_LIBS)
 tests_unit_test_credits_live_SOURCES = tests/unit/test_credits_live.c tests/unit/check.h
 tests_unit_test_credits_live_LDADD = $(DB_LIBS)
+tests_unit_test_consistency_live_SOURCES = tests/unit/test_consistency_live.c tests/unit/check.h
+tests_unit_test_consistency_live_LDADD = $(DB_LIBS)
 
 # handlers/
 HANDLERS_UNIT_TESTS = \

@@ -197,6 +197,22 @@ def admin_ok(*args):
     return r.out
 
 
+def admin_check(app=None, json_out=False):
+    """Runs `aigw-admin check` (the billing and usage invariants, README:
+    aigw-admin) and returns (rc, output): 0 clean, 1 drift (one line per
+    drift, then the summary), 2 error; output is stdout then stderr. Fault
+    tests call it after each fault with their own app: other tests seed
+    amounts by hand (test_billing's used_usd), so the whole database need
+    not be clean."""
+    args = ["check"]
+    if app is not None:
+        args += ["--app", app]
+    if json_out:
+        args.append("--json")
+    r = admin(*args)
+    return r.rc, r.out + r.err
+
+
 def unique_id(prefix="t"):
     return "%s_%s" % (prefix, secrets.token_hex(8))
 

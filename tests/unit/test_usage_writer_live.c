@@ -49,7 +49,7 @@ static void record_init(struct usage_record *u, int i)
 static void all_written_in_batches(void)
 {
 	struct db_pool *pool = db_pool_new(&conf, 2, 5000);
-	struct usage_writer *w = usage_writer_start(&conf, pool);
+	struct usage_writer *w = usage_writer_start(&conf, pool, NULL);
 	struct usage_writer_stats st;
 	struct usage_record u;
 
@@ -57,7 +57,7 @@ static void all_written_in_batches(void)
 	/* faster than it can write: the queue grows past its first size */
 	for (int i = 0; i < RECORDS; i++) {
 		record_init(&u, i);
-		usage_writer_submit(w, &u);
+		usage_writer_submit(w, &u, NULL);
 	}
 	for (int i = 0; i < 200 && live_int(db, SQL_ROWS, app_id) < RECORDS; i++) {
 		struct timespec t = {0, 50 * 1000000L};
@@ -89,11 +89,11 @@ static void kept_while_the_database_is_down(void)
 	down.db_host = xstrdup("127.0.0.1");
 	down.db_port = 1; /* nothing listens there */
 	pool = db_pool_new(&down, 1, 100);
-	w = usage_writer_start(&down, pool);
+	w = usage_writer_start(&down, pool, NULL);
 	CHECK(w != NULL);
 	for (int i = 0; i < 10; i++) {
 		record_init(&u, RECORDS + i);
-		usage_writer_submit(w, &u);
+		usage_writer_submit(w, &u, NULL);
 	}
 	for (int i = 0; i < 40; i++) {
 		struct timespec t = {0, 50 * 1000000L};
