@@ -2,7 +2,7 @@
 
 20 streams (a free app and an enterprise app, 24 words paced 250 ms: about 6
 s each) are started; once each has its first event, the worker holding the
-most upstream connections is killed with SIGKILL.
+most requests in flight is killed with SIGKILL.
 
 Asserts: some streams were cut (the kill hit streams), the others end with
 [DONE]; the pool has all its workers again within 3 s; a new request is
@@ -44,14 +44,18 @@ def run(ctx):
         problems.append("only %d of %d streams had their first event within 10 s"
                         % (started, STREAMS))
     sim_port = urllib.parse.urlsplit(fl.gw.sim_url()).port
-    load = {pid: fl.sockets_to_port(pid, sim_port) for pid in before}
+    # The worker serving the most requests (FastCGI connections), then the
+    # one with the most upstream connections.
+    load = {pid: (fl.requests_in_flight(pid), fl.sockets_to_port(pid, sim_port))
+            for pid in before}
     victim = max(before, key=lambda p: load[p])
     watcher = fl.RowWatcher(apps)
     t_kill = time.monotonic()
     os.kill(victim, signal.SIGKILL)
     watcher.start(t_kill)
-    fl.log("kill -9 worker %d (upstream connections per worker: %s)" % (victim, load))
-    fig["victim_upstream_conns"] = load[victim]
+    fl.log("kill -9 worker %d ((requests, upstream connections) per worker: %s)"
+           % (victim, load))
+    fig["victim_requests"] = load[victim][0]
 
     def restarted():
         now = fl.pool_workers(master)

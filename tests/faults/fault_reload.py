@@ -4,14 +4,19 @@ streams are in flight, with a changed aigw.conf.
 50 streams (free and enterprise apps, 30 words paced 150 ms: about 4.5 s)
 are started, two of them with an upstream silence of 2.5 s after their first
 word. Once each has its first event, aigw.conf gets sse_keepalive_s = 1 (was
-the default 15) and `deploy/stack reload` runs; then 10 new requests (5 not
-streamed, 5 streams with the same 2.5 s silence) are sent while the 50 go on.
+the default 15) and `deploy/stack reload` runs; 2 streams with the same
+silence are sent as it returns, and once the new workers run, 10 new
+requests (5 not streamed, 5 streams with the 2.5 s silence), while the 50 go
+on.
 
 Asserts: the reload command works; all 50 streams end with [DONE] and no
 error; the two silent streams of the old workers got no keep-alive (the old
 config, 15 s: shows the observable discriminates); the 10 new requests are
 served and the new streams got a `: keep-alive` during their silence (new
-workers with the re-read config took them); new worker processes appear and
+workers with the re-read config took them); the 2 streams sent as the command
+returned are served (whether they saw the new config is printed,
+immediate_keepalives: the command only signals the master, and draining
+workers may still accept for a moment); new worker processes appear and
 the old ones are gone within 10 s of the streams' end; every generation the
 simulator answered has exactly one usage row, no reservation is held, the
 ledger adds up and aigw-admin check is clean. aigw.conf is restored and the
@@ -29,6 +34,7 @@ STREAMS = 50
 WORDS = 30
 PACE_MS = 150
 NEW = 10
+IMMEDIATE = 2
 SILENCE = {"scenario": "silence", "silence_ms": 2500, "after": 1}
 SETTLE_S = 10.0
 OLD_GONE_S = 10.0
@@ -79,6 +85,21 @@ def run(ctx):
         if not ok:
             problems.append(msg)
         fl.log("reloaded in %ss%s" % (fig["reload_s"], "" if ok else ": " + msg[:100]))
+        # Streams sent the moment the reload command returned: whether they
+        # already get the new config is a figure (the command only signals
+        # the master), not an assertion.
+        imm_calls = [None] * IMMEDIATE
+
+        def imm(i):
+            imm_calls[i] = fl.do_call(apps[i % 2], "%s-imm-%d" % (prefix, i), True, SILENCE,
+                                      timeout=30)
+        ts = [threading.Thread(target=imm, args=(i,), daemon=True) for i in range(IMMEDIATE)]
+        for t in ts:
+            t.start()
+        # The new requests go once the new workers run (and 0.3 s more).
+        up = fl.wait_until(lambda: set(fl.pool_workers(master)) - old_workers, 5, 0.02)
+        fig["new_workers_up_s"] = "%.2f" % (time.monotonic() - t_reload) if up else ">5"
+        time.sleep(0.3)
         # New requests while the old workers still stream.
         new_calls = [None] * NEW
 
@@ -86,16 +107,21 @@ def run(ctx):
             stream = i % 2 == 1
             new_calls[i] = fl.do_call(apps[i % 2], "%s-new-%d" % (prefix, i), stream,
                                       SILENCE if stream else None, timeout=30)
-        ts = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(NEW)]
-        for t in ts:
+        ts += [threading.Thread(target=one, args=(i,), daemon=True) for i in range(NEW)]
+        for t in ts[IMMEDIATE:]:
             t.start()
         calls = burst.join(WORDS * PACE_MS / 1000.0 + 40)
         for t in ts:
             t.join(40)
-        if any(c is None for c in new_calls):
+        if any(c is None for c in new_calls + imm_calls):
             raise fl.TestFailure("requests sent during the reload did not finish within 40 s")
         t_end = time.monotonic()
-        fig.update(fl.call_figures(calls + new_calls))
+        fig.update(fl.call_figures(calls + new_calls + imm_calls))
+        fig["immediate_keepalives"] = [c.keepalives for c in imm_calls]
+        imm_bad = [c for c in imm_calls if not c.complete]
+        if imm_bad:
+            problems.append("streams sent as the reload command returned not served: %s"
+                            % "; ".join(c.describe() for c in imm_bad))
         fig["streams_done"] = "%d/%d" % (sum(c.done for c in calls), STREAMS)
         bad = [c for c in calls if not c.done or c.error_event is not None]
         if bad:

@@ -195,9 +195,7 @@ def stop_pool(timeout=60):
     return pid, time.monotonic() - t0
 
 
-def sockets_to_port(pid, port):
-    """How many TCP connections of process pid have remote port `port`
-    (the upstream connections of a worker)."""
+def _socket_inodes(pid):
     inodes = set()
     try:
         for fd in os.listdir("/proc/%d/fd" % pid):
@@ -209,7 +207,34 @@ def sockets_to_port(pid, port):
             if m:
                 inodes.add(m.group(1))
     except OSError:
-        return 0
+        pass
+    return inodes
+
+
+def requests_in_flight(pid):
+    """How many FastCGI connections process pid has accepted on the pool's
+    socket and not closed: the requests it serves now."""
+    path = os.path.join(stack_dir(), "run", "aigw", "aigw.sock")
+    inodes = _socket_inodes(pid)
+    n = 0
+    try:
+        with open("/proc/net/unix") as f:
+            next(f)
+            for line in f:
+                parts = line.split()
+                # Num RefCount Protocol Flags Type St Inode Path; St 03: connected
+                if len(parts) >= 8 and parts[7] == path and parts[5] == "03" and \
+                        parts[6] in inodes:
+                    n += 1
+    except OSError:
+        pass
+    return n
+
+
+def sockets_to_port(pid, port):
+    """How many TCP connections of process pid have remote port `port`
+    (a worker's upstream connections, idle ones included)."""
+    inodes = _socket_inodes(pid)
     n = 0
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
