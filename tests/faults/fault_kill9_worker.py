@@ -32,8 +32,8 @@ def run(ctx):
     apps = fl.make_apps(("free", "enterprise"))
     prefix = ctx.prefix
     fl.wait_healthy(30)
+    before = fl.wait_pool_settled()
     master = fl.pool_master()
-    before = fl.pool_workers(master)
     if master is None or len(before) < 2:
         raise fl.TestFailure("the pool does not run with at least 2 workers (master %s, "
                              "workers %s)" % (master, before))

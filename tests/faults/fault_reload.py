@@ -62,8 +62,8 @@ def run(ctx):
     apps = fl.make_apps(("free", "enterprise"))
     prefix = ctx.prefix
     fl.wait_healthy(30)
+    old_workers = set(fl.wait_pool_settled())
     master = fl.pool_master()
-    old_workers = set(fl.pool_workers(master))
     if master is None or not old_workers:
         raise fl.TestFailure("the pool does not run (master %s)" % master)
     since = fl.sim_seq()

@@ -155,8 +155,27 @@ def pool_workers(master=None):
     return sorted(out)
 
 
-def configured_workers():
-    return int(os.environ.get("AIGW_POOL_WORKERS", "2"))
+def configured_workers(master=None):
+    """The pool's worker count (the master's --workers, else 2)."""
+    master = master or pool_master()
+    try:
+        with open("/proc/%d/cmdline" % master, "rb") as f:
+            args = f.read().decode("utf-8", "replace").split("\0")
+        return int(args[args.index("--workers") + 1])
+    except (TypeError, OSError, ValueError, IndexError):
+        return 2
+
+
+def wait_pool_settled(timeout=15):
+    """Waits until the pool runs exactly its configured workers (workers of
+    a previous reload or stop have finished draining); returns them."""
+    ok = wait_until(lambda: pool_master() is not None and
+                    len(pool_workers()) == configured_workers(), timeout, 0.05)
+    if not ok:
+        raise TestFailure("the pool does not run its %d workers (and no others) within %ds: "
+                          "master %s, workers %s" % (configured_workers(), timeout,
+                                                     pool_master(), pool_workers()))
+    return pool_workers()
 
 
 def wait_until(pred, timeout, interval=0.1):
