@@ -154,8 +154,8 @@ def run(ctx):
         left = sorted(p for p in old_workers if fl.proc_alive(p))
         fig["old_gone_s"] = "%.1f" % (time.monotonic() - t_end) if gone else ">%.0f" % OLD_GONE_S
         if left:
-            problems.append("old workers %s still run %.0fs after their streams ended"
-                            % (left, OLD_GONE_S))
+            problems.append("old workers %s still run %.0fs after their streams ended; %s"
+                            % (left, OLD_GONE_S, fl.thread_dump(left[0])))
         if fl.pool_master() != master:
             problems.append("the pool master changed (%s -> %s): a reload is not a restart"
                             % (master, fl.pool_master()))

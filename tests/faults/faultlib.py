@@ -155,6 +155,36 @@ def pool_workers(master=None):
     return sorted(out)
 
 
+def thread_dump(pid, limit=6000):
+    """What a process's threads are doing, for a failure message: each
+    thread's name, state and kernel wait channel, then gdb's backtraces
+    when gdb is there (bounded)."""
+    lines = []
+    try:
+        for tid in sorted(os.listdir("/proc/%d/task" % pid), key=int):
+            base = "/proc/%d/task/%s/" % (pid, tid)
+            try:
+                comm = open(base + "comm").read().strip()
+                state = open(base + "stat").read().rsplit(")", 1)[1].split()[0]
+                wchan = open(base + "wchan").read().strip()
+            except OSError:
+                continue
+            lines.append("%s %s %s %s" % (tid, comm, state, wchan))
+    except OSError as e:
+        return "no /proc/%d: %s" % (pid, e)
+    text = "threads (tid name state wchan): " + "; ".join(lines)
+    try:
+        p = subprocess.run(["gdb", "-p", str(pid), "-batch", "-nx", "-ex",
+                            "thread apply all bt 12"], capture_output=True,
+                           stdin=subprocess.DEVNULL, timeout=60)
+        bt = [l for l in p.stdout.decode("utf-8", "replace").splitlines()
+              if l.startswith(("Thread ", "#"))]
+        text += "\n" + "\n".join(bt)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return text[:limit]
+
+
 def configured_workers(master=None):
     """The pool's worker count (the master's --workers, else 2)."""
     master = master or pool_master()
