@@ -76,7 +76,9 @@ def drain_run(ctx, streams, waiting_n):
         fig["pool_stop_s"] = "%.1f" % stop_s
         if not gone:
             problems.append("the pool master still runs %ds after SIGTERM" % (DRAIN_S + 20))
-        elif stop_s > DRAIN_S + 5:
+        elif stop_s > DRAIN_S + 5 + (SILENCE_MS / 1000.0 if waiting_n else 0):
+            # a waiting request's upstream answer is awaited (it is billed in
+            # full): the pool stops once the upstream has answered
             problems.append("the pool took %.1fs to stop with drain_timeout_s = %d"
                             % (stop_s, DRAIN_S))
         calls = burst.join(30)
@@ -116,20 +118,32 @@ def drain_run(ctx, streams, waiting_n):
         fig.update(led)
         problems += lp
         rows = {r["generation_id"]: r for r in led.get("_rows", [])}
-        cut_tags = {c.tag for c in calls if not c.done} | {c.tag for c in waited
-                                                           if c.status != 200}
+        cut_tags = {c.tag for c in calls if not c.done}
+        waited_tags = {c.tag for c in waited if c.status != 200}
         wrong = []
         for g, e in led.get("_gens", {}).items():
-            if e["body"]["user"] in cut_tags and g in rows and \
-                    rows[g]["cost_source"] not in ("generation", "estimate"):
-                wrong.append("%s: cost_source %s" % (g, rows[g]["cost_source"]))
+            user = e["body"]["user"]
+            row = rows.get(g)
+            if row is None:
+                continue
+            # a cut stream: costed from the generation record (or an
+            # estimate); a waiting request answered 503 at the drain's end:
+            # its upstream answer was awaited, so the upstream's own cost
+            if user in cut_tags and row["cost_source"] not in ("generation", "estimate"):
+                wrong.append("%s: cost_source %s" % (g, row["cost_source"]))
+            if user in waited_tags and (row["cost_source"] not in ("upstream", "generation",
+                                                                   "estimate")
+                                        or row["status"] != "503"):
+                wrong.append("%s: cost_source %s, status %s (the client got 503)"
+                             % (g, row["cost_source"], row["status"]))
+        cut_tags |= waited_tags
         cut_gens = [g for g, e in led.get("_gens", {}).items()
                     if e["body"]["user"] in cut_tags]
         lat = watcher.settle_latency(cut_gens)
         # from the fault to the last row of the requests it cut
         fig["cut_settle_s"] = "%.1f" % lat if lat is not None else "-"
         if wrong:
-            problems.append("rows of cut streams without a generation or estimate cost: %s"
+            problems.append("rows of cut requests without the cost they should have: %s"
                             % "; ".join(wrong[:5]))
     finally:
         fl.conf_write(old_conf)
