@@ -372,6 +372,42 @@ int admin_print_line(const char *s)
 	return ADMIN_OK;
 }
 
+int admin_listing_open(struct admin *a, int argc, char **argv, bool *json)
+{
+	const struct admin_opt opts[] = {{"--json", NULL, json}, {NULL, NULL, NULL}};
+	char err[AIGW_ERRLEN];
+	int r;
+
+	*json = false;
+	r = admin_parse(a, argc, argv, opts, NULL, 0, 0);
+	if (r != ADMIN_OK)
+		return r;
+	r = admin_open(a);
+	if (r != ADMIN_OK)
+		return r;
+	if (db_ping(a->db, err) != AIGW_OK)
+		return admin_error("%s", err);
+	return ADMIN_OK;
+}
+
+cJSON *admin_listing_begin(bool json, const char *header)
+{
+	if (json)
+		return cJSON_CreateObject();
+	printf("%s\n", header);
+	return NULL;
+}
+
+int admin_listing_end(cJSON *doc, aigw_rc rc, const char *err)
+{
+	if (rc != AIGW_OK) {
+		cJSON_Delete(doc);
+		fflush(stdout);
+		return admin_error("%s", err);
+	}
+	return doc ? admin_print_json(doc) : admin_flush();
+}
+
 int admin_print_json(cJSON *doc)
 {
 	char *text = cJSON_PrintUnformatted(doc);

@@ -84,6 +84,16 @@ int admin_print_line(const char *s);
 /* Prints doc as one line of JSON on stdout and deletes it; ADMIN_OK or
  * ADMIN_ERR (reported). */
 int admin_print_json(cJSON *doc);
+
+/* A listing command: admin_listing_open takes --json as its only option and
+ * checks the database answers (so nothing reaches stdout when it does not);
+ * admin_listing_begin prints the table's header line, or returns the JSON
+ * document the rows go into (NULL for a table); admin_listing_end, given
+ * the result of fetching the rows, prints the document (or flushes the
+ * table), or reports err and prints nothing more. */
+int admin_listing_open(struct admin *a, int argc, char **argv, bool *json);
+cJSON *admin_listing_begin(bool json, const char *header);
+int admin_listing_end(cJSON *doc, aigw_rc rc, const char *err);
 /* ADMIN_OK if stdout was written out, else ADMIN_ERR (reported). */
 int admin_flush(void);
 

@@ -121,32 +121,18 @@ static int print_app_row(const struct app *app, const char *deleted_at, void *ar
 
 int cmd_app_list(struct admin *a, int argc, char **argv)
 {
-	bool json = false;
-	const struct admin_opt opts[] = {{"--json", NULL, &json}, {NULL, NULL, NULL}};
-	char err[AIGW_ERRLEN];
-	cJSON *doc = NULL;
-	int r;
+	char err[AIGW_ERRLEN] = "";
+	bool json;
+	cJSON *doc;
+	aigw_rc rc;
+	int r = admin_listing_open(a, argc, argv, &json);
 
-	r = admin_parse(a, argc, argv, opts, NULL, 0, 0);
 	if (r != ADMIN_OK)
 		return r;
-	r = admin_open(a);
-	if (r != ADMIN_OK)
-		return r;
-	/* Nothing on stdout when the database is unreachable. */
-	if (db_ping(a->db, err) != AIGW_OK)
-		return admin_error("%s", err);
-	if (json)
-		doc = cJSON_CreateObject();
-	else
-		printf("id\tname\tplan\tcreated_at\n");
-	if (db_app_list_marked(a->db, print_app_row,
-	                       doc ? cJSON_AddArrayToObject(doc, "apps") : NULL, err) != AIGW_OK) {
-		cJSON_Delete(doc);
-		fflush(stdout);
-		return admin_error("%s", err);
-	}
-	return doc ? admin_print_json(doc) : admin_flush();
+	doc = admin_listing_begin(json, "id\tname\tplan\tcreated_at");
+	rc = db_app_list_marked(a->db, print_app_row,
+	                        doc ? cJSON_AddArrayToObject(doc, "apps") : NULL, err);
+	return admin_listing_end(doc, rc, err);
 }
 
 static int count_active(const struct api_key *k, void *arg)

@@ -189,8 +189,9 @@ int cmd_key_list(struct admin *a, int argc, char **argv)
 	bool json = false;
 	const struct admin_opt opts[] = {
 	        {"--app", &app, NULL}, {"--json", NULL, &json}, {NULL, NULL, NULL}};
-	char err[AIGW_ERRLEN];
+	char err[AIGW_ERRLEN] = "";
 	cJSON *doc = NULL;
+	aigw_rc rc;
 	int r;
 
 	r = admin_parse(a, argc, argv, opts, NULL, 0, 0);
@@ -203,19 +204,12 @@ int cmd_key_list(struct admin *a, int argc, char **argv)
 		r = find_app(a, app);
 	if (r != ADMIN_OK)
 		return r;
-	if (json) {
-		doc = cJSON_CreateObject();
+	doc = admin_listing_begin(json, "id\trole\tname\tprefix\tcreated_at\trevoked_at\trpm");
+	if (doc)
 		cJSON_AddStringToObject(doc, "app_id", app);
-	} else {
-		printf("id\trole\tname\tprefix\tcreated_at\trevoked_at\trpm\n");
-	}
-	if (db_key_list(a->db, app, print_key_row, doc ? cJSON_AddArrayToObject(doc, "keys") : NULL,
-	                err) != AIGW_OK) {
-		cJSON_Delete(doc);
-		fflush(stdout);
-		return admin_error("%s", err);
-	}
-	return doc ? admin_print_json(doc) : admin_flush();
+	rc = db_key_list(a->db, app, print_key_row,
+	                 doc ? cJSON_AddArrayToObject(doc, "keys") : NULL, err);
+	return admin_listing_end(doc, rc, err);
 }
 
 int cmd_key_limit(struct admin *a, int argc, char **argv)

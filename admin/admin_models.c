@@ -236,29 +236,16 @@ static int list_model(const char *id, const char *record, size_t len, void *arg)
 
 int cmd_models_list(struct admin *a, int argc, char **argv)
 {
-	bool json = false;
-	const struct admin_opt opts[] = {{"--json", NULL, &json}, {NULL, NULL, NULL}};
-	char err[AIGW_ERRLEN];
-	cJSON *doc = NULL;
-	int r;
+	char err[AIGW_ERRLEN] = "";
+	bool json;
+	cJSON *doc;
+	aigw_rc rc;
+	int r = admin_listing_open(a, argc, argv, &json);
 
-	r = admin_parse(a, argc, argv, opts, NULL, 0, 0);
 	if (r != ADMIN_OK)
 		return r;
-	r = admin_open(a);
-	if (r != ADMIN_OK)
-		return r;
-	if (db_ping(a->db, err) != AIGW_OK)
-		return admin_error("%s", err);
-	if (json)
-		doc = cJSON_CreateObject();
-	else
-		printf("id\tname\tcontext_length\tprompt_price\tcompletion_price\n");
-	if (db_model_list(a->db, NULL, 0, list_model,
-	                  doc ? cJSON_AddArrayToObject(doc, "models") : NULL, err) != AIGW_OK) {
-		cJSON_Delete(doc);
-		fflush(stdout);
-		return admin_error("%s", err);
-	}
-	return doc ? admin_print_json(doc) : admin_flush();
+	doc = admin_listing_begin(json, "id\tname\tcontext_length\tprompt_price\tcompletion_price");
+	rc = db_model_list(a->db, NULL, 0, list_model,
+	                   doc ? cJSON_AddArrayToObject(doc, "models") : NULL, err);
+	return admin_listing_end(doc, rc, err);
 }
