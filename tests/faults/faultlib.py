@@ -13,7 +13,6 @@ tests/integration/gw.py (imported, not copied)."""
 import json
 import os
 import re
-import shlex
 import signal
 import subprocess
 import threading
@@ -36,24 +35,7 @@ class TestFailure(AssertionError):
     pass
 
 
-def load_env(path):
-    """Reads stack.env (KEY=VALUE lines, shell-quoted) into os.environ."""
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            if line.startswith("export "):
-                line = line[len("export "):]
-            key, sep, value = line.partition("=")
-            if not sep:
-                continue
-            try:
-                parts = shlex.split(value)
-                value = parts[0] if len(parts) == 1 else " ".join(parts)
-            except ValueError:
-                pass
-            os.environ[key.strip()] = value
+load_env = gw.load_env  # stack.env into os.environ
 
 
 def log(msg):

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import subprocess
 import time
 import unittest
@@ -37,6 +38,26 @@ ERROR_TYPES = {
     503: "service_unavailable",
     504: "upstream_error",
 }
+
+
+def load_env(path):
+    """Reads KEY=VALUE lines (optionally `export`ed, shell-quoted)."""
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("export "):
+                line = line[len("export "):]
+            key, sep, value = line.partition("=")
+            if not sep:
+                continue
+            try:
+                parts = shlex.split(value)
+                value = parts[0] if len(parts) == 1 else " ".join(parts)
+            except ValueError:
+                pass
+            os.environ[key.strip()] = value
 
 
 def env(name):

@@ -10,7 +10,6 @@ the failure, then a last line "N passed, N failed". Exit 1 if any failed."""
 
 import argparse
 import os
-import shlex
 import sys
 import time
 import traceback
@@ -21,25 +20,9 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 HERE = os.path.dirname(os.path.abspath(__file__))
 LAST = ["test_db_restart"]  # modules that disturb the stack run at the end
 
+sys.path.insert(0, HERE)
+import gw  # noqa: E402  (reads the environment only when asked)
 
-def load_env(path):
-    """Reads KEY=VALUE lines (optionally `export`ed, shell-quoted)."""
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            if line.startswith("export "):
-                line = line[len("export "):]
-            key, sep, value = line.partition("=")
-            if not sep:
-                continue
-            try:
-                parts = shlex.split(value)
-                value = parts[0] if len(parts) == 1 else " ".join(parts)
-            except ValueError:
-                pass
-            os.environ[key.strip()] = value
 
 
 def module_names(selected):
@@ -146,7 +129,7 @@ def main():
     ap.add_argument("modules", nargs="*", help="test modules to run (default: all)")
     args = ap.parse_args()
     if args.env:
-        load_env(args.env)
+        gw.load_env(args.env)
         if args.kind == "stack" and os.environ.get("AIGW_SERVER"):
             args.kind = os.environ["AIGW_SERVER"]
     sys.path.insert(0, HERE)
