@@ -64,6 +64,7 @@ class UsageRowTest(gw.ProxyTest):
         call = self.call_for(gen)
         self.assertEqual(row["request_id"], r.header("x-request-id"))
         self.assertEqual(row["app_id"], self.app_id)
+        self.assertIsNone(row["error"])  # not an error answer
         self.assertEqual(row["key_id"], gw.key_id_of(self.app_id, self.client))
         self.assertEqual(row["endpoint"], "chat")
         self.assertEqual(row["model_requested"], M_MINI)
@@ -124,6 +125,7 @@ class UsageRowTest(gw.ProxyTest):
         self.assertEqual(r.status, 429)
         row = self.row_for(request_id=r.header("x-request-id"))
         self.assertEqual(row["status"], "429")
+        self.assertEqual(row["error"], "rate_limit_error")  # what the client got
         self.assertEqual(Decimal(row["cost"]), 0)
         self.assertEqual(row["cost_source"], "none")
         self.assertIsNone(row["generation_id"])
@@ -174,6 +176,8 @@ class UsageRowTest(gw.ProxyTest):
         self.assertIn(row["cost_source"], ("generation", "upstream"), repr(row))
         self.assertCostMatches(row, call)
         self.assertEqual(row["streamed"], "1")
+        # the stream's closing error event: its code (502) is the row's error
+        self.assertEqual((row["status"], row["error"]), ("502", "upstream_error"))
 
     def test_byok_row_and_rollup(self):
         self.configure({"byokKey": "sk-or-byok-" + "cd" * 20})

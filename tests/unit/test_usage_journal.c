@@ -65,6 +65,7 @@ static struct usage_record sample(int i)
 	r.cost_source = COST_GENERATION;
 	r.is_byok = i % 2;
 	r.status = 200;
+	snprintf(r.error, sizeof(r.error), "upstream_error");
 	r.streamed = true;
 	r.aborted = i % 3 == 0;
 	r.ttft_us = 1234;
@@ -95,6 +96,7 @@ static void test_line_round_trip(void)
 	CHECK_INT(back.rec.cost_source, COST_GENERATION);
 	CHECK(back.rec.is_byok && back.rec.streamed && !back.rec.aborted);
 	CHECK_INT(back.rec.status, 200);
+	CHECK_STR(back.rec.error, "upstream_error");
 	CHECK_INT(back.rec.ttft_us, 1234);
 	CHECK_INT(back.rec.duration_us, 99999);
 	CHECK_INT(back.rec.reservation_id, 11);
