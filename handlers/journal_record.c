@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "hash.h"
+#include "money.h"
 
 #define HASH_HEX 16
 
@@ -19,11 +20,12 @@ static const char *const kind_names[] = {
         [JOURNAL_DONE] = "done",       [JOURNAL_LANDED] = "landed",
 };
 
+/* Money as the project writes it everywhere: exact decimal text. */
 static void add_money(cJSON *o, const char *name, int64_t units)
 {
-	char text[32];
+	char text[MONEY_TEXT_LEN];
 
-	snprintf(text, sizeof(text), "%" PRId64, units);
+	money_to_decimal(units, text);
 	cJSON_AddStringToObject(o, name, text);
 }
 
@@ -131,17 +133,9 @@ static bool get_bool(const cJSON *o, const char *name, bool *out)
 
 static bool get_money(const cJSON *o, const char *name, int64_t *out)
 {
-	char text[24], *end;
-	long long v;
+	char text[MONEY_TEXT_LEN];
 
-	if (!get_text(o, name, text, sizeof(text)) || !text[0] ||
-	    strspn(text, "0123456789") != strlen(text))
-		return false;
-	v = strtoll(text, &end, 10);
-	if (*end || v < 0)
-		return false;
-	*out = v;
-	return true;
+	return get_text(o, name, text, sizeof(text)) && money_parse(text, out);
 }
 
 static bool get_endpoint(const cJSON *o, const char **out)

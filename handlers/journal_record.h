@@ -16,7 +16,7 @@
  *   landed   the usage rows written before journal position "lsn" are in
  *            the database
  *
- * Money is in integer units of 1e-10 USD, printed as a decimal string. */
+ * Money is printed as exact decimal USD text (money_to_decimal). */
 #ifndef AIGW_JOURNAL_RECORD_H
 #define AIGW_JOURNAL_RECORD_H
 

@@ -268,7 +268,7 @@ static bool journal_accepting(struct response *resp, const struct proxy *p)
 {
 	if (usage_journal_accepting(p->journal))
 		return true;
-	response_header(resp, "Retry-After", "1");
+	/* (every 503 carries Retry-After: response.c) */
 	response_error(resp, 503, NULL, NULL,
 	               "the gateway cannot record usage right now (its usage journal is full or "
 	               "its disk failed); nothing was sent upstream, retry shortly");
@@ -434,7 +434,6 @@ bool proxy_usage_truth(const struct proxy *p, cJSON *answer)
 
 void proxy_answer_cut(struct response *resp)
 {
-	response_header(resp, "Retry-After", "1");
 	response_error(resp, 503, NULL, NULL, PROXY_CUT_MESSAGE);
 }
 
